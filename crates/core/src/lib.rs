@@ -1,0 +1,13 @@
+//! storefort's domain and policy. Pure: no I/O, no clock calls, no async.
+//! Everything here is deterministic so it can be tested exhaustively.
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod money;
+pub mod stock;
+pub mod text;
+
+pub use error::ValidationError;

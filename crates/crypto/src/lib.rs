@@ -1,0 +1,26 @@
+//! storefort's key material and hashing: the master key file, random tokens and their hashes,
+//! staff password hashing (argon2id) and the staff password policy.
+#![forbid(unsafe_code)]
+
+pub mod master_key;
+pub mod password;
+pub mod token;
+
+/// Errors from this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum CryptoError {
+    /// The key file could not be read or written.
+    #[error("key file {path}: {source}")]
+    KeyFile {
+        /// Path of the key file.
+        path: String,
+        /// Underlying I/O error.
+        source: std::io::Error,
+    },
+    /// The key file exists but does not hold a valid key.
+    #[error("key file {0} is not a valid storefort master key (expected 64 hex characters)")]
+    BadKey(String),
+    /// Password hashing failed (bad parameters or a corrupt stored hash).
+    #[error("password hashing: {0}")]
+    Hash(String),
+}

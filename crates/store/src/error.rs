@@ -1,0 +1,66 @@
+//! The store's error type: validation, not found, conflicts, and database failures.
+
+use storefort_core::ValidationError;
+
+/// What went wrong in the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Input broke a rule.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// A referenced record does not exist.
+    #[error("{what} {id} not found")]
+    NotFound {
+        /// Kind of record ("product", "location", ...).
+        what: &'static str,
+        /// The ID or key that was looked up.
+        id: String,
+    },
+    /// A unique value is already taken.
+    #[error("{field} is already in use")]
+    Conflict {
+        /// The field whose value is taken.
+        field: String,
+    },
+    /// The database URL names an engine we do not support.
+    #[error("unsupported database URL scheme {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnknownScheme(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Db(sqlx::Error),
+}
+
+/// Columns whose unique constraints map to a named conflict.
+const UNIQUE_FIELDS: &[&str] = &["sku", "barcode", "slug", "email", "name", "key_hash"];
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &e {
+            if db.is_unique_violation() {
+                let text = format!("{} {}", db.message(), db.constraint().unwrap_or(""));
+                let field = UNIQUE_FIELDS
+                    .iter()
+                    .find(|f| text.contains(&format!(".{f}")) || text.contains(&format!("_{f}_")))
+                    .copied()
+                    .unwrap_or("value");
+                return StoreError::Conflict {
+                    field: field.to_string(),
+                };
+            }
+        }
+        StoreError::Db(e)
+    }
+}
+
+impl StoreError {
+    /// Shorthand for a missing record.
+    pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
+        StoreError::NotFound {
+            what,
+            id: id.into(),
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! storefort persistence: sqlx over SQLite (embedded default) and PostgreSQL, chosen by the
+//! database URL's scheme. One SQL text serves both engines (`$1` placeholders, `ON CONFLICT`,
+//! `RETURNING`, integer money and times); migrations are kept per engine.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod catalog;
+pub mod db;
+pub mod error;
+pub mod products;
+pub mod stock;
+
+pub use db::{Backend, Clock, Db, ManualClock, SystemClock};
+pub use error::StoreError;
