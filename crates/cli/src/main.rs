@@ -1,1 +1,30 @@
-fn main() {}
+//! The `storefort` binary. Thin: parse arguments, set up logging, run the command.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+
+mod bench;
+mod cli;
+mod commands;
+mod config;
+mod doctor;
+mod seed;
+mod setup;
+
+fn main() -> std::process::ExitCode {
+    let args = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(commands::run(args)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,18 @@
+//! storefort's HTTP layer: the `/api/v1` JSON API, the storefront and `/admin` pages, the
+//! security middleware (headers, sessions, CSRF, forwarded-header trust) and the TLS server.
+//! Handlers are thin: parse, authorize, call the store, render.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod pages;
+pub mod server;
+pub mod tls;
+
+pub use app::{router, AppState, WebConfig};

@@ -1,0 +1,124 @@
+//! The subcommands: init, serve, demo, migrate (doctor and bench live in their own modules).
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use storefort_crypto::master_key::MasterKey;
+
+use crate::cli::{BenchCommand, Cli, Command, DemoArgs, InitArgs};
+use crate::config::{commented_toml, Config};
+use crate::setup::{self, CliResult};
+
+/// The email of the demo shop's owner.
+pub const DEMO_OWNER: &str = "owner@demo.storefort.test";
+
+/// Run the chosen command.
+pub async fn run(cli: Cli) -> CliResult<ExitCode> {
+    match cli.command {
+        Command::Init(a) => init(&cli.config, a).await.map(|_| ExitCode::SUCCESS),
+        Command::Demo(a) => demo(a, cli.log_format.as_deref()).await.map(|_| ExitCode::SUCCESS),
+        Command::Serve => {
+            let cfg = Config::load(Some(&cli.config))?;
+            init_logging(cli.log_format.as_deref().unwrap_or(&cfg.log.format), &cfg.log.level);
+            serve(&cfg).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let cfg = Config::load(Some(&cli.config))?;
+            let db = storefort_store::Db::connect(&cfg.database_url()).await?;
+            let n = db.migrate().await?;
+            println!("{n} migration(s) applied; database is at version {}.", db.applied_migrations().await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Doctor(a) => {
+            let cfg = Config::load(Some(&cli.config))?;
+            crate::doctor::run(&cli.config, &cfg, a.json).await
+        }
+        Command::Bench(BenchCommand::Catalog(a)) => crate::bench::catalog(&a).await.map(|_| ExitCode::SUCCESS),
+    }
+}
+
+fn init_logging(format: &str, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
+    if config_path.exists() {
+        return Err(format!("{} already exists; not overwriting it", config_path.display()).into());
+    }
+    let text = commented_toml(&a.data_dir, &a.shop_name, a.listen);
+    let base = config_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let data_dir = if a.data_dir.is_relative() { base.join(&a.data_dir) } else { a.data_dir.clone() };
+    let key_path = data_dir.join("master.key");
+    if key_path.exists() {
+        return Err(format!("{} already exists; refusing to replace a master key", key_path.display()).into());
+    }
+    storefort_store::auth::normalize_email(&a.owner_email).map_err(|e| format!("--owner-email: {}", e.message))?;
+    setup::ensure_data_dir(&data_dir)?;
+    setup::write_private(config_path, &text)?;
+    MasterKey::write_new(&key_path)?;
+    let cfg = Config::load(Some(config_path))?;
+    let db = setup::open_db(&cfg).await?;
+    let pw = setup::create_owner(&db, &a.owner_email, &a.owner_name, &a.shop_name).await?;
+    println!("Created {} and {}.", config_path.display(), data_dir.display());
+    println!("Owner login: {} / {}", a.owner_email.trim().to_lowercase(), pw);
+    println!("This password is shown once and stored only as an argon2id hash. Keep it in a password manager.");
+    println!("Next: `storefort doctor` to check the set-up, then `storefort serve`.");
+    Ok(())
+}
+
+async fn serve(cfg: &Config) -> CliResult<()> {
+    setup::master_key(cfg)?;
+    let db = setup::open_db(cfg).await?;
+    let running = setup::start(cfg, db).await?;
+    println!("listening on https://{}", running.https);
+    let _ = std::io::stdout().flush();
+    setup::wait_for_shutdown().await;
+    Ok(())
+}
+
+async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
+    init_logging(log_format.unwrap_or("text"), "warn");
+    let config_path = a.data_dir.join("storefort.toml");
+    let fresh = !config_path.exists();
+    if fresh {
+        setup::ensure_data_dir(&a.data_dir)?;
+        let text = commented_toml(std::path::Path::new("."), "storefort demo shop", a.listen);
+        setup::write_private(&config_path, &text)?;
+        MasterKey::load_or_create(&a.data_dir.join("master.key"))?;
+    }
+    let mut cfg = Config::load(Some(&config_path))?;
+    cfg.server.listen = a.listen;
+    cfg.server.http_listen = a.http_listen.clone();
+    cfg.server.metrics_listen = "127.0.0.1:0".into();
+    let db = setup::open_db(&cfg).await?;
+    let login = if db.user_by_email(DEMO_OWNER).await?.is_none() {
+        crate::seed::demo(&db).await?;
+        let pw = setup::create_owner(&db, DEMO_OWNER, "Demo Owner", &cfg.shop.name).await?;
+        format!("{DEMO_OWNER} / {pw}   (shown once: it is stored only as a hash)")
+    } else if a.new_password {
+        let pw = setup::reset_password(&db, DEMO_OWNER).await?;
+        format!("{DEMO_OWNER} / {pw}   (new password, shown once)")
+    } else {
+        format!("{DEMO_OWNER} (password shown when this demo was created; `storefort demo --new-password` makes a new one)")
+    };
+    let running = setup::start(&cfg, db).await?;
+    let base = setup::public_base(running.https);
+    println!("storefort demo shop ({})", if fresh { "created" } else { "reused" });
+    println!("  Shop:     {base}/");
+    println!("  Admin:    {base}/admin");
+    println!("  API:      {base}/api/v1   (OpenAPI: {base}/api/v1/openapi.json)");
+    if let Some(m) = running.metrics {
+        println!("  Metrics:  http://{m}/metrics");
+    }
+    if let Some(h) = running.http {
+        println!("  HTTP {h} redirects to HTTPS");
+    }
+    println!("  Owner login: {login}");
+    println!("  Data: {}   The certificate is self-signed, so the browser warns once.", a.data_dir.display());
+    println!("listening on https://{}", running.https);
+    let _ = std::io::stdout().flush();
+    setup::wait_for_shutdown().await;
+    Ok(())
+}

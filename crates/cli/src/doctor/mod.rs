@@ -1,0 +1,256 @@
+//! `storefort doctor`: the merchant's security checklist as code.
+//!
+//! Every check lives in [`registry`]; each one looks at the configuration, the files on disk or
+//! the database and says pass, warn or fail, what it found and how to fix it. Later features add
+//! their own checks to the registry. Doctor only reads: it never migrates or changes anything.
+
+mod checks_db;
+mod checks_files;
+mod checks_tls;
+mod report;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+use storefort_store::Db;
+
+use crate::config::Config;
+use crate::setup::CliResult;
+
+/// How a check came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Nothing to do.
+    Pass,
+    /// Works, but should be improved (or could not be verified).
+    Warn,
+    /// Unsafe or broken: `doctor` exits with status 1.
+    Fail,
+}
+
+impl Status {
+    /// `PASS`, `WARN` or `FAIL`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "PASS",
+            Status::Warn => "WARN",
+            Status::Fail => "FAIL",
+        }
+    }
+}
+
+/// What a check found.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Outcome.
+    pub status: Status,
+    /// What was found, in a sentence.
+    pub detail: String,
+    /// How to fix it (a command or a config key); `None` when it passed.
+    pub fix: Option<String>,
+}
+
+impl Finding {
+    /// A pass.
+    pub fn pass(detail: impl Into<String>) -> Self {
+        Self {
+            status: Status::Pass,
+            detail: detail.into(),
+            fix: None,
+        }
+    }
+
+    /// A warning with its fix.
+    pub fn warn(detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            status: Status::Warn,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+
+    /// A failure with its fix.
+    pub fn fail(detail: impl Into<String>, fix: impl Into<String>) -> Self {
+        Self {
+            status: Status::Fail,
+            detail: detail.into(),
+            fix: Some(fix.into()),
+        }
+    }
+}
+
+/// Everything a check may look at, gathered once.
+pub struct Ctx<'a> {
+    /// The configuration file doctor was pointed at.
+    pub config_path: &'a Path,
+    /// The loaded configuration (file plus environment).
+    pub cfg: &'a Config,
+    /// The database, or why it could not be opened.
+    pub db: Result<Db, String>,
+    /// Now, Unix seconds.
+    pub now: i64,
+}
+
+/// A check's body: looks at the context, reports a finding.
+pub type CheckFn = for<'a> fn(&'a Ctx<'a>) -> BoxFuture<'a, Finding>;
+
+/// One item of the checklist.
+pub struct Check {
+    /// Stable identifier (used in `--json` output and by scripts).
+    pub id: &'static str,
+    /// Short human title.
+    pub title: &'static str,
+    /// The check itself.
+    pub run: CheckFn,
+}
+
+/// A check's result, ready to print.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// Check id.
+    pub id: &'static str,
+    /// Check title.
+    pub title: &'static str,
+    /// Outcome.
+    pub status: Status,
+    /// What was found.
+    pub detail: String,
+    /// How to fix it.
+    pub fix: Option<String>,
+}
+
+/// The checklist, in the order it is printed. Add new checks here.
+pub fn registry() -> Vec<Check> {
+    vec![
+        Check {
+            id: "tls",
+            title: "TLS certificate",
+            run: checks_tls::tls,
+        },
+        Check {
+            id: "hsts",
+            title: "HSTS header",
+            run: checks_tls::hsts,
+        },
+        Check {
+            id: "http_redirect",
+            title: "HTTP to HTTPS redirect",
+            run: checks_tls::http_redirect,
+        },
+        Check {
+            id: "config_file_permissions",
+            title: "Config file permissions",
+            run: checks_files::config_file,
+        },
+        Check {
+            id: "data_dir_permissions",
+            title: "Data directory permissions",
+            run: checks_files::data_dir,
+        },
+        Check {
+            id: "master_key_file",
+            title: "Master key file",
+            run: checks_files::master_key,
+        },
+        Check {
+            id: "database",
+            title: "Database",
+            run: checks_db::database,
+        },
+        Check {
+            id: "owner_password",
+            title: "Owner account password",
+            run: checks_db::owner_password,
+        },
+    ]
+}
+
+/// Run every check and print the results (text, or JSON with `json`). Exit status 1 if any
+/// check failed, else 0.
+pub async fn run(config_path: &Path, cfg: &Config, json: bool) -> CliResult<ExitCode> {
+    let ctx = Ctx {
+        config_path,
+        cfg,
+        db: open_db(cfg).await,
+        now: storefort_web::tls::now_secs(),
+    };
+    let mut results = Vec::new();
+    for check in registry() {
+        let f = (check.run)(&ctx).await;
+        results.push(CheckResult {
+            id: check.id,
+            title: check.title,
+            status: f.status,
+            detail: f.detail,
+            fix: f.fix,
+        });
+    }
+    if let Ok(db) = &ctx.db {
+        db.pool.close().await;
+    }
+    if json {
+        println!("{}", report::json(config_path, &results)?);
+    } else {
+        print!("{}", report::text(config_path, &results));
+    }
+    let failed = results.iter().any(|r| r.status == Status::Fail);
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Connect without creating or migrating anything.
+async fn open_db(cfg: &Config) -> Result<Db, String> {
+    let url = cfg.database_url();
+    if let Some(file) = sqlite_file(&url) {
+        if !file.exists() {
+            return Err(format!("no database file at {}", file.display()));
+        }
+    }
+    match tokio::time::timeout(Duration::from_secs(10), Db::connect(&url)).await {
+        Ok(Ok(db)) => Ok(db),
+        Ok(Err(e)) => Err(format!("cannot connect: {e}")),
+        Err(_) => Err("no answer from the database within 10 s".into()),
+    }
+}
+
+/// The file behind a `sqlite://PATH[?options]` URL (not for in-memory databases).
+fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// Boxes a finding that needs no waiting, for synchronous checks.
+fn ready<'a>(f: Finding) -> BoxFuture<'a, Finding> {
+    Box::pin(std::future::ready(f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_and_sqlite_paths_parse() {
+        let ids: std::collections::HashSet<_> = registry().iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), registry().len());
+        assert_eq!(
+            sqlite_file("sqlite:///d/s.db?mode=rwc"),
+            Some(PathBuf::from("/d/s.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite://rel/s.db"),
+            Some(PathBuf::from("rel/s.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("postgres://u@h/db"), None);
+    }
+}

@@ -1,0 +1,164 @@
+//! Shared start-up steps: data directory, master key, database, owner account, listeners.
+
+use std::path::Path;
+
+use storefort_core::money::Currency;
+use storefort_crypto::master_key::MasterKey;
+use storefort_crypto::password;
+use storefort_store::Db;
+use storefort_web::server::{Certificates, Listeners, Running};
+use storefort_web::{AppState, WebConfig};
+
+use crate::config::{Config, TlsMode};
+
+/// Errors at the top of the binary are reported as text.
+pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Create the data directory with mode 0700 (or tighten an existing one we created).
+pub fn ensure_data_dir(dir: &Path) -> CliResult<()> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| format!("cannot set permissions on {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// Write a file readable only by its owner (0600).
+pub fn write_private(path: &Path, text: &str) -> CliResult<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    f.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// Load the master key; a missing key means the shop was never initialised.
+pub fn master_key(cfg: &Config) -> CliResult<MasterKey> {
+    let path = cfg.master_key_path();
+    if !path.exists() {
+        return Err(format!("no master key at {}: run `storefort init` first", path.display()).into());
+    }
+    Ok(MasterKey::load(&path)?)
+}
+
+/// Connect to the configured database and apply migrations.
+pub async fn open_db(cfg: &Config) -> CliResult<Db> {
+    let db = Db::connect(&cfg.database_url()).await?;
+    let applied = db.migrate().await?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    Ok(db)
+}
+
+/// Create the owner account with a generated strong password; returns the password.
+pub async fn create_owner(db: &Db, email: &str, name: &str, shop_name: &str) -> CliResult<String> {
+    let pw = password::generate();
+    let score = password::check_policy(&pw, &[email, name, shop_name]).map_err(|e| e.to_string())?;
+    let hash = {
+        let pw = pw.clone();
+        tokio::task::spawn_blocking(move || password::hash(&pw)).await??
+    };
+    db.create_user(email, name, "owner", &hash, score).await?;
+    Ok(pw)
+}
+
+/// Give a user a new generated password (ending their sessions); returns it.
+pub async fn reset_password(db: &Db, email: &str) -> CliResult<String> {
+    let user = db.user_by_email(email).await?.ok_or_else(|| format!("no user {email}"))?;
+    let pw = password::generate();
+    let score = password::check_policy(&pw, &[email]).map_err(|e| e.to_string())?;
+    let hash = {
+        let pw = pw.clone();
+        tokio::task::spawn_blocking(move || password::hash(&pw)).await??
+    };
+    db.set_password(user.id.as_str(), &hash, score).await?;
+    Ok(pw)
+}
+
+/// The web layer's settings from the configuration.
+pub fn web_config(cfg: &Config) -> CliResult<WebConfig> {
+    Ok(WebConfig {
+        shop_name: cfg.shop.name.clone(),
+        currency: Currency::from_code(&cfg.shop.currency)?,
+        https: true,
+        trusted_proxies: cfg.server.trusted_proxies.clone(),
+    })
+}
+
+/// Certificates as configured.
+pub fn certificates(cfg: &Config) -> CliResult<Certificates> {
+    use storefort_web::tls;
+    Ok(match cfg.tls.mode {
+        TlsMode::SelfSigned => {
+            let (cert, key) = tls::self_signed(&cfg.data_dir, &cfg.tls.self_signed_names)?;
+            let (chain, key) = tls::load_pem(&cert, &key)?;
+            Certificates::Fixed(tls::server_config(chain, key)?)
+        }
+        TlsMode::Files => {
+            let (cert, key) = (cfg.tls.cert.clone().unwrap_or_default(), cfg.tls.key.clone().unwrap_or_default());
+            let (chain, key) = tls::load_pem(&cert, &key)?;
+            Certificates::Fixed(tls::server_config(chain, key)?)
+        }
+        TlsMode::Acme => Certificates::Acme {
+            domains: cfg.tls.acme_domains.clone(),
+            email: cfg.tls.acme_email.clone().unwrap_or_default(),
+            cache_dir: cfg.data_dir.join("acme"),
+            production: cfg.tls.acme_production,
+        },
+    })
+}
+
+/// Start every listener for the shop.
+pub async fn start(cfg: &Config, db: Db) -> CliResult<Running> {
+    let state = AppState::new(db, web_config(cfg)?);
+    let app = storefort_web::router(state);
+    let on = Listeners { https: cfg.server.listen, http: cfg.http_listen()?, metrics: cfg.metrics_listen()? };
+    Ok(storefort_web::server::start(app, certificates(cfg)?, on).await?)
+}
+
+/// The URL people type for an address: `localhost` for loopback, as bound otherwise.
+pub fn public_base(addr: std::net::SocketAddr) -> String {
+    let host = if addr.ip().is_loopback() || addr.ip().is_unspecified() {
+        "localhost".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    if addr.port() == 443 {
+        format!("https://{host}")
+    } else {
+        format!("https://{host}:{}", addr.port())
+    }
+}
+
+/// Block until Ctrl-C or SIGTERM.
+pub async fn wait_for_shutdown() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+

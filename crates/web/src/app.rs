@@ -1,0 +1,76 @@
+//! The application state and the router that ties every route together.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use storefort_core::money::Currency;
+use storefort_store::Db;
+
+use crate::{api, middleware, pages};
+
+/// Largest request body accepted anywhere (API JSON and forms): 256 KiB.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Settings the web layer needs.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Shown in page titles and headers.
+    pub shop_name: String,
+    /// The shop's currency.
+    pub currency: Currency,
+    /// Served over HTTPS (directly or via a trusted proxy): sets HSTS and `Secure` cookies.
+    pub https: bool,
+    /// Proxies whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            shop_name: "storefort".into(),
+            currency: Currency { code: "GBP", symbol: "£", exponent: 2 },
+            https: true,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: Db,
+    /// Web settings.
+    pub cfg: Arc<WebConfig>,
+}
+
+impl AppState {
+    /// Build the state.
+    pub fn new(db: Db, cfg: WebConfig) -> Self {
+        Self { db, cfg: Arc::new(cfg) }
+    }
+}
+
+/// The whole application: API, pages, static files, health, all behind the security middleware.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api/v1", api::routes())
+        .merge(pages::routes())
+        .route("/healthz", axum::routing::get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security))
+        .with_state(state)
+}
+
+async fn health(axum::extract::State(s): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match sqlx::query("SELECT 1").execute(&s.db.pool).await {
+        Ok(_) => (axum::http::StatusCode::OK, "ok\n").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+/// The API description served at `/api/v1/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "storefort API", version = "1", description = "Catalog and stock of a storefort shop. \
+        Authenticate with `Authorization: Bearer sf_...` (API key, read or write scope) or, from the admin \
+        pages, the session cookie plus an `X-CSRF-Token` header on changes. Errors are \
+        `{\"error\": {\"code\", \"message\", \"field\"}}`."),
+    paths(
+        api::products::list, api::products::create, api::products::get_one, api::products::update,
+        api::products::archive, api::products::add_variant, api::products::variant, api::products::variant_by_code,
+        api::products::update_variant, api::products::archive_variant,
+        api::stock::levels, api::stock::movements, api::stock::adjust, api::stock::transfer, api::stock::count,
+        api::catalog::categories, api::catalog::create_category, api::catalog::category, api::catalog::update_category,
+        api::catalog::locations, api::catalog::create_location, api::catalog::location,
+        api::catalog::tax_classes, api::catalog::create_tax_class,
+        api::keys::list, api::keys::create, api::keys::revoke,
+    ),
+    modifiers(&Security),
+    security(("api_key" = []), ("session" = [])),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let c = doc.components.get_or_insert_with(Default::default);
+        c.add_security_scheme("api_key", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        c.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`.
+pub async fn document() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

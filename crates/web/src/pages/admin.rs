@@ -1,0 +1,167 @@
+//! The admin console's shell: sign in, sign out, the dashboard and the shared layout data.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Extension;
+
+use super::render::{ok, page, FormData, PageError};
+use crate::auth::{self, AdminSession, LoginError};
+use crate::middleware::ClientInfo;
+use crate::AppState;
+
+/// What the admin layout shows: shop, signed-in user, the CSRF token for the sign-out form.
+#[derive(Debug, Clone)]
+pub struct AdminChrome {
+    /// Shop name.
+    pub shop_name: String,
+    /// Signed-in user's email.
+    pub email: String,
+    /// CSRF token for every form on the page.
+    pub csrf: String,
+    /// Current section, for `aria-current` in the nav.
+    pub section: &'static str,
+}
+
+impl AdminChrome {
+    /// Layout data for a page in `section`.
+    pub fn new(state: &AppState, s: &AdminSession, section: &'static str) -> Self {
+        Self {
+            shop_name: state.cfg.shop_name.clone(),
+            email: s.0.user.email.clone(),
+            csrf: s.0.csrf_token.clone(),
+            section,
+        }
+    }
+}
+
+/// Parse a posted form and check its CSRF field.
+pub fn checked_form(s: &AdminSession, body: &[u8]) -> Result<FormData, PageError> {
+    let f = FormData::parse(body);
+    s.check_csrf(f.get("csrf"))?;
+    Ok(f)
+}
+
+/// A 303 See Other to `to` (after a successful POST).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Only an `/admin` path is an acceptable place to return to after signing in.
+pub fn safe_next(next: &str) -> &str {
+    let ok = next.starts_with("/admin")
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.chars().all(|c| !c.is_control() && c != ' ');
+    if ok {
+        next
+    } else {
+        "/admin"
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin_login.html")]
+struct LoginPage {
+    shop_name: String,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+/// `GET /admin/login`.
+pub async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let next = safe_next(params.get("next").map(String::as_str).unwrap_or("")).to_string();
+    if auth::current_session(&state, &headers).await?.is_some() {
+        return Ok(Redirect::to(&next).into_response());
+    }
+    ok(&LoginPage { shop_name: state.cfg.shop_name.clone(), email: String::new(), next, error: None })
+}
+
+/// `POST /admin/login`.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    // No session yet, so no CSRF token: refuse sign-ins posted from other sites instead.
+    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+        return Err(PageError::forbidden("Sign in from this site's own login page."));
+    }
+    let f = FormData::parse(&body);
+    let email = f.text("email");
+    let next = safe_next(f.get("next")).to_string();
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ua: String = ua.chars().take(300).collect();
+    match auth::login(&state, &email, f.get("password"), &client, &ua).await {
+        Ok(cookie) => {
+            let mut res = Redirect::to(&next).into_response();
+            res.headers_mut().insert(header::SET_COOKIE, cookie);
+            Ok(res)
+        }
+        Err(LoginError::BadCredentials) => Ok(page(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                shop_name: state.cfg.shop_name.clone(),
+                email,
+                next,
+                error: Some(LoginError::BadCredentials.to_string()),
+            },
+        )),
+        Err(LoginError::Internal(e)) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/logout`.
+pub async fn logout(
+    s: AdminSession,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    checked_form(&s, &body)?;
+    let cookie = auth::logout(&state, &headers).await?;
+    let mut res = see_other("/admin/login");
+    res.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "admin_dashboard.html")]
+struct Dashboard {
+    admin: AdminChrome,
+    products: i64,
+    locations: usize,
+    owner: bool,
+}
+
+/// `GET /admin`.
+pub async fn dashboard(s: AdminSession, State(state): State<AppState>) -> Result<Response, PageError> {
+    let products = state.db.count_products().await?;
+    let locations = state.db.locations().await?.len();
+    let owner = s.0.user.role == "owner";
+    ok(&Dashboard { admin: AdminChrome::new(&state, &s, "dashboard"), products, locations, owner })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_in_admin() {
+        assert_eq!(safe_next("/admin/products?q=a"), "/admin/products?q=a");
+        assert_eq!(safe_next("https://evil.example"), "/admin");
+        assert_eq!(safe_next("//evil.example/admin"), "/admin");
+        assert_eq!(safe_next("/admin\\@evil"), "/admin");
+        assert_eq!(safe_next(""), "/admin");
+    }
+}

@@ -1,0 +1,44 @@
+//! Server-rendered pages: the storefront and the admin console. askama templates (auto-escaped)
+//! live in `templates/`; CSS is embedded from `static/`. No inline scripts or styles, so the
+//! strict CSP holds on every page.
+
+pub mod admin;
+pub mod admin_keys;
+pub mod admin_products;
+pub mod admin_stock;
+pub mod admin_variants;
+pub mod render;
+pub mod statics;
+pub mod storefront;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::AppState;
+
+/// Page routes, plus the HTML 404 fallback.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(storefront::home))
+        .route("/c/{slug}", get(storefront::category))
+        .route("/p/{slug}", get(storefront::product))
+        .route("/search", get(storefront::search))
+        .route("/static/{file}", get(statics::file))
+        .route("/admin", get(admin::dashboard))
+        .route("/admin/login", get(admin::login_form).post(admin::login))
+        .route("/admin/logout", post(admin::logout))
+        .route("/admin/products", get(admin_products::list))
+        .route("/admin/products/new", get(admin_products::new_form).post(admin_products::create))
+        .route("/admin/products/{id}", get(admin_products::edit_form).post(admin_products::update))
+        .route("/admin/products/{id}/archive", post(admin_products::archive))
+        .route("/admin/products/{id}/variants", post(admin_variants::add))
+        .route("/admin/variants/{id}", post(admin_variants::update))
+        .route("/admin/variants/{id}/archive", post(admin_variants::archive))
+        .route("/admin/variants/{id}/stock", get(admin_stock::show))
+        .route("/admin/variants/{id}/stock/adjust", post(admin_stock::adjust))
+        .route("/admin/variants/{id}/stock/transfer", post(admin_stock::transfer))
+        .route("/admin/variants/{id}/stock/count", post(admin_stock::count))
+        .route("/admin/api-keys", get(admin_keys::list).post(admin_keys::create))
+        .route("/admin/api-keys/{id}/revoke", post(admin_keys::revoke))
+        .fallback(storefront::not_found)
+}
