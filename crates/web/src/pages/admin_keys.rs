@@ -45,7 +45,9 @@ fn owner_only(s: &AdminSession) -> Result<(), PageError> {
     if s.0.user.role == "owner" {
         Ok(())
     } else {
-        Err(PageError::forbidden("Only the shop owner may manage API keys."))
+        Err(PageError::forbidden(
+            "Only the shop owner may manage API keys.",
+        ))
     }
 }
 
@@ -74,9 +76,22 @@ async fn keys_page(
         .collect();
     let scopes = [("read", "Read only (GET)"), ("write", "Read and write")]
         .iter()
-        .map(|(v, l)| Opt { value: (*v).into(), label: (*l).into(), selected: *v == scope })
+        .map(|(v, l)| Opt {
+            value: (*v).into(),
+            label: (*l).into(),
+            selected: *v == scope,
+        })
         .collect();
-    Ok(page(status, &KeysPage { admin: AdminChrome::new(state, s, "keys"), keys, name, scopes, error }))
+    Ok(page(
+        status,
+        &KeysPage {
+            admin: AdminChrome::new(state, s, "keys"),
+            keys,
+            name,
+            scopes,
+            error,
+        },
+    ))
 }
 
 /// `GET /admin/api-keys`.
@@ -86,7 +101,11 @@ pub async fn list(s: AdminSession, State(state): State<AppState>) -> Result<Resp
 }
 
 /// `POST /admin/api-keys`: create a key and show it this once.
-pub async fn create(s: AdminSession, State(state): State<AppState>, body: Bytes) -> Result<Response, PageError> {
+pub async fn create(
+    s: AdminSession,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let f = checked_form(&s, &body)?;
     owner_only(&s)?;
     let (name, scope) = (f.get("name").to_string(), f.text("scope"));

@@ -34,13 +34,28 @@ pub struct Opt {
 }
 
 fn opts(items: &[(&str, &str)], current: &str) -> Vec<Opt> {
-    items.iter().map(|(v, l)| Opt { value: (*v).into(), label: (*l).into(), selected: *v == current }).collect()
+    items
+        .iter()
+        .map(|(v, l)| Opt {
+            value: (*v).into(),
+            label: (*l).into(),
+            selected: *v == current,
+        })
+        .collect()
 }
 
 async fn category_opts(state: &AppState, current: &str) -> Result<Vec<Opt>, PageError> {
-    let mut out = vec![Opt { value: String::new(), label: "No category".into(), selected: current.is_empty() }];
+    let mut out = vec![Opt {
+        value: String::new(),
+        label: "No category".into(),
+        selected: current.is_empty(),
+    }];
     for c in state.db.categories().await? {
-        out.push(Opt { selected: c.id.0 == current, value: c.id.0, label: c.name });
+        out.push(Opt {
+            selected: c.id.0 == current,
+            value: c.id.0,
+            label: c.name,
+        });
     }
     Ok(out)
 }
@@ -70,14 +85,22 @@ pub async fn list(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let get = |k: &str| params.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
+    let get = |k: &str| {
+        params
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
     let (q, status, cursor) = (get("q"), get("status"), get("cursor"));
     if q.chars().count() > 200 {
-        return Err(PageError::bad_request("Please search with at most 200 characters."));
+        return Err(PageError::bad_request(
+            "Please search with at most 200 characters.",
+        ));
     }
     let filter = ProductFilter {
         category_id: None,
-        status: matches!(status.as_str(), "active" | "draft" | "archived").then(|| ProductStatus::parse(&status)),
+        status: matches!(status.as_str(), "active" | "draft" | "archived")
+            .then(|| ProductStatus::parse(&status)),
         q: Some(q.clone()).filter(|q| !q.is_empty()),
         cursor: Some(cursor).filter(|c| !c.is_empty()),
         limit: PER_PAGE,
@@ -95,13 +118,28 @@ pub async fn list(
             available: p.available(),
         })
         .collect();
-    let next_url =
-        list.next_cursor.map(|c| url_with("/admin/products", &[("q", &q), ("status", &status), ("cursor", &c)]));
+    let next_url = list.next_cursor.map(|c| {
+        url_with(
+            "/admin/products",
+            &[("q", &q), ("status", &status), ("cursor", &c)],
+        )
+    });
     let statuses = opts(
-        &[("", "Active and draft"), ("active", "Active"), ("draft", "Draft"), ("archived", "Archived")],
+        &[
+            ("", "Active and draft"),
+            ("active", "Active"),
+            ("draft", "Draft"),
+            ("archived", "Archived"),
+        ],
         &status,
     );
-    ok(&ListPage { admin: AdminChrome::new(&state, &s, "products"), q, statuses, rows, next_url })
+    ok(&ListPage {
+        admin: AdminChrome::new(&state, &s, "products"),
+        q,
+        statuses,
+        rows,
+        next_url,
+    })
 }
 
 /// What was typed into the new-product form.
@@ -133,23 +171,47 @@ async fn new_page(
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let categories = category_opts(state, &form.category_id).await?;
-    let statuses = opts(&[("active", "Active (on sale)"), ("draft", "Draft (hidden)")], &form.status);
+    let statuses = opts(
+        &[("active", "Active (on sale)"), ("draft", "Draft (hidden)")],
+        &form.status,
+    );
     let admin = AdminChrome::new(state, s, "products");
-    Ok(page(status, &NewPage { admin, form, categories, statuses, error }))
+    Ok(page(
+        status,
+        &NewPage {
+            admin,
+            form,
+            categories,
+            statuses,
+            error,
+        },
+    ))
 }
 
 /// `GET /admin/products/new`.
-pub async fn new_form(s: AdminSession, State(state): State<AppState>) -> Result<Response, PageError> {
-    let form = NewProductForm { status: "active".into(), ..Default::default() };
+pub async fn new_form(
+    s: AdminSession,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
+    let form = NewProductForm {
+        status: "active".into(),
+        ..Default::default()
+    };
     new_page(&state, &s, StatusCode::OK, form, None).await
 }
 
 fn category_of(v: &str) -> Option<CategoryId> {
-    Some(v).filter(|v| !v.is_empty()).map(|v| CategoryId(v.to_string()))
+    Some(v)
+        .filter(|v| !v.is_empty())
+        .map(|v| CategoryId(v.to_string()))
 }
 
 /// `POST /admin/products/new`.
-pub async fn create(s: AdminSession, State(state): State<AppState>, body: Bytes) -> Result<Response, PageError> {
+pub async fn create(
+    s: AdminSession,
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let f = checked_form(&s, &body)?;
     let form = NewProductForm {
         name: f.get("name").to_string(),
@@ -163,7 +225,12 @@ pub async fn create(s: AdminSession, State(state): State<AppState>, body: Bytes)
         let status = match form.status.as_str() {
             "active" => ProductStatus::Active,
             "draft" => ProductStatus::Draft,
-            _ => return Err(StoreError::from(ValidationError::new("status", "choose active or draft"))),
+            _ => {
+                return Err(StoreError::from(ValidationError::new(
+                    "status",
+                    "choose active or draft",
+                )))
+            }
         };
         let input = ProductInput {
             name: form.name.clone(),
@@ -179,7 +246,10 @@ pub async fn create(s: AdminSession, State(state): State<AppState>, body: Bytes)
     }
     .await;
     match result {
-        Ok(p) => Ok(see_other(&format!("/admin/products/{}?done=created", seg(p.id.as_str())))),
+        Ok(p) => Ok(see_other(&format!(
+            "/admin/products/{}?done=created",
+            seg(p.id.as_str())
+        ))),
         Err(e) => {
             let (status, msg) = form_error(e)?;
             new_page(&state, &s, status, form, Some(msg)).await
@@ -202,7 +272,11 @@ impl EditForm {
         Self {
             name: p.name.clone(),
             description: p.description.clone(),
-            category_id: p.category_id.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+            category_id: p
+                .category_id
+                .as_ref()
+                .map(|c| c.0.clone())
+                .unwrap_or_default(),
             status: p.status.as_str().into(),
             allow_backorder: p.allow_backorder,
         }
@@ -250,7 +324,14 @@ pub async fn edit_page(
 ) -> Result<Response, PageError> {
     let form = st.form.unwrap_or_else(|| EditForm::of(p));
     let categories = category_opts(state, &form.category_id).await?;
-    let statuses = opts(&[("active", "Active"), ("draft", "Draft"), ("archived", "Archived")], &form.status);
+    let statuses = opts(
+        &[
+            ("active", "Active"),
+            ("draft", "Draft"),
+            ("archived", "Archived"),
+        ],
+        &form.status,
+    );
     let mut variants = variant_rows(state, p);
     if let Some(row) = st.row {
         if let Some(slot) = variants.iter_mut().find(|r| r.id == row.id) {
@@ -293,7 +374,10 @@ pub async fn edit_form(
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let p = state.db.product(&id).await?;
-    let st = EditState { notice: notice(params.get("done")), ..Default::default() };
+    let st = EditState {
+        notice: notice(params.get("done")),
+        ..Default::default()
+    };
     edit_page(&state, &s, &p, StatusCode::OK, st).await
 }
 
@@ -315,7 +399,10 @@ pub async fn update(
     };
     let result = async {
         if !matches!(form.status.as_str(), "active" | "draft" | "archived") {
-            return Err(StoreError::from(ValidationError::new("status", "choose active, draft or archived")));
+            return Err(StoreError::from(ValidationError::new(
+                "status",
+                "choose active, draft or archived",
+            )));
         }
         let patch = ProductPatch {
             name: Some(form.name.clone()),
@@ -330,10 +417,17 @@ pub async fn update(
     }
     .await;
     match result {
-        Ok(p) => Ok(see_other(&format!("/admin/products/{}?done=saved", seg(p.id.as_str())))),
+        Ok(p) => Ok(see_other(&format!(
+            "/admin/products/{}?done=saved",
+            seg(p.id.as_str())
+        ))),
         Err(e) => {
             let (status, msg) = form_error(e)?;
-            let st = EditState { form: Some(form), error: Some(msg), ..Default::default() };
+            let st = EditState {
+                form: Some(form),
+                error: Some(msg),
+                ..Default::default()
+            };
             edit_page(&state, &s, &p, status, st).await
         }
     }
@@ -348,5 +442,8 @@ pub async fn archive(
 ) -> Result<Response, PageError> {
     checked_form(&s, &body)?;
     let p = state.db.archive_product(&id).await?;
-    Ok(see_other(&format!("/admin/products/{}?done=archived", seg(p.id.as_str()))))
+    Ok(see_other(&format!(
+        "/admin/products/{}?done=archived",
+        seg(p.id.as_str())
+    )))
 }

@@ -83,16 +83,34 @@ struct View<'a> {
     notice: Option<&'static str>,
 }
 
-async fn render(state: &AppState, s: &AdminSession, id: &str, view: View<'_>) -> Result<Response, PageError> {
-    let View { cursor, status, f, error, notice } = view;
+async fn render(
+    state: &AppState,
+    s: &AdminSession,
+    id: &str,
+    view: View<'_>,
+) -> Result<Response, PageError> {
+    let View {
+        cursor,
+        status,
+        f,
+        error,
+        notice,
+    } = view;
     let v = state.db.variant(id).await?;
     let p = state.db.product(v.product_id.as_str()).await?;
     let locations = state.db.locations().await?;
-    let names: HashMap<&str, &str> = locations.iter().map(|l| (l.id.as_str(), l.name.as_str())).collect();
+    let names: HashMap<&str, &str> = locations
+        .iter()
+        .map(|l| (l.id.as_str(), l.name.as_str()))
+        .collect();
     let loc_opts = |current: &str| -> Vec<Opt> {
         locations
             .iter()
-            .map(|l| Opt { value: l.id.0.clone(), label: l.name.clone(), selected: l.id.0 == current })
+            .map(|l| Opt {
+                value: l.id.0.clone(),
+                label: l.name.clone(),
+                selected: l.id.0 == current,
+            })
             .collect()
     };
     let levels = state.db.stock_levels(id).await?;
@@ -102,8 +120,16 @@ async fn render(state: &AppState, s: &AdminSession, id: &str, view: View<'_>) ->
         .iter()
         .map(|m| MoveRow {
             time: utc(m.created_at),
-            location: names.get(m.location_id.as_str()).copied().unwrap_or("(removed location)").to_string(),
-            delta: if m.delta > 0 { format!("+{}", m.delta) } else { m.delta.to_string() },
+            location: names
+                .get(m.location_id.as_str())
+                .copied()
+                .unwrap_or("(removed location)")
+                .to_string(),
+            delta: if m.delta > 0 {
+                format!("+{}", m.delta)
+            } else {
+                m.delta.to_string()
+            },
             after: m.quantity_after,
             reason: m.reason.label(),
             actor: m.actor.clone(),
@@ -113,7 +139,11 @@ async fn render(state: &AppState, s: &AdminSession, id: &str, view: View<'_>) ->
     let path = format!("/admin/variants/{}/stock", seg(id));
     let reasons = Reason::MANUAL
         .iter()
-        .map(|r| Opt { value: r.as_str().into(), label: r.label().into(), selected: r.as_str() == f.reason })
+        .map(|r| Opt {
+            value: r.as_str().into(),
+            label: r.label().into(),
+            selected: r.as_str() == f.reason,
+        })
         .collect();
     let t = StockPage {
         admin: AdminChrome::new(state, s, "products"),
@@ -122,14 +152,22 @@ async fn render(state: &AppState, s: &AdminSession, id: &str, view: View<'_>) ->
         product_url: format!("/admin/products/{}", seg(p.id.as_str())),
         variant_title: v.title(),
         sku: v.sku.clone(),
-        levels: levels.into_iter().map(|l| LevelRow { name: l.location_name, quantity: l.quantity }).collect(),
+        levels: levels
+            .into_iter()
+            .map(|l| LevelRow {
+                name: l.location_name,
+                quantity: l.quantity,
+            })
+            .collect(),
         adjust_locations: loc_opts(&f.adjust_location),
         from_locations: loc_opts(&f.from),
         to_locations: loc_opts(&f.to),
         count_locations: loc_opts(&f.count_location),
         reasons,
         history,
-        next_url: moves.next_cursor.map(|c| url_with(&path, &[("cursor", &c)])),
+        next_url: moves
+            .next_cursor
+            .map(|c| url_with(&path, &[("cursor", &c)])),
         f,
         error,
         notice,
@@ -144,21 +182,40 @@ pub async fn show(
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let cursor = params.get("cursor").map(String::as_str).filter(|c| !c.is_empty());
+    let cursor = params
+        .get("cursor")
+        .map(String::as_str)
+        .filter(|c| !c.is_empty());
     let notice = match params.get("done").map(String::as_str) {
         Some("adjusted") => Some("Stock adjusted."),
         Some("transferred") => Some("Stock transferred."),
         Some("counted") => Some("Stock count recorded."),
         _ => None,
     };
-    let f = StockForms { reason: Reason::Received.as_str().into(), ..Default::default() };
-    render(&state, &s, &id, View { cursor, status: StatusCode::OK, f, error: None, notice }).await
+    let f = StockForms {
+        reason: Reason::Received.as_str().into(),
+        ..Default::default()
+    };
+    render(
+        &state,
+        &s,
+        &id,
+        View {
+            cursor,
+            status: StatusCode::OK,
+            f,
+            error: None,
+            notice,
+        },
+    )
+    .await
 }
 
 fn number(field: &str, text: &str) -> Result<i64, StoreError> {
     let t = text.trim();
     let t = t.strip_prefix('+').unwrap_or(t);
-    t.parse().map_err(|_| ValidationError::new(field, "enter a whole number, like 5 or -2").into())
+    t.parse()
+        .map_err(|_| ValidationError::new(field, "enter a whole number, like 5 or -2").into())
 }
 
 /// Which stock form was posted.
@@ -173,7 +230,10 @@ pub enum Action {
 }
 
 fn read(action: Action, f: &FormData) -> StockForms {
-    let mut out = StockForms { reason: Reason::Received.as_str().into(), ..Default::default() };
+    let mut out = StockForms {
+        reason: Reason::Received.as_str().into(),
+        ..Default::default()
+    };
     match action {
         Action::Adjust => {
             out.adjust_location = f.text("location_id");
@@ -196,31 +256,60 @@ fn read(action: Action, f: &FormData) -> StockForms {
     out
 }
 
-async fn apply(state: &AppState, actor: &str, id: &str, action: Action, f: &StockForms) -> Result<(), StoreError> {
+async fn apply(
+    state: &AppState,
+    actor: &str,
+    id: &str,
+    action: Action,
+    f: &StockForms,
+) -> Result<(), StoreError> {
     match action {
         Action::Adjust => {
             let delta = number("delta", &f.delta)?;
             let reason = Reason::parse(&f.reason)
                 .filter(|r| Reason::MANUAL.contains(r))
-                .ok_or_else(|| ValidationError::new("reason", "choose one of the listed reasons"))?;
-            let c = Change { variant_id: id, location_id: &f.adjust_location, note: &f.adjust_note, actor };
+                .ok_or_else(|| {
+                    ValidationError::new("reason", "choose one of the listed reasons")
+                })?;
+            let c = Change {
+                variant_id: id,
+                location_id: &f.adjust_location,
+                note: &f.adjust_note,
+                actor,
+            };
             state.db.adjust_stock(&c, delta, reason).await?;
         }
         Action::Transfer => {
             let qty = number("quantity", &f.quantity)?;
-            let c = Change { variant_id: id, location_id: &f.from, note: &f.transfer_note, actor };
+            let c = Change {
+                variant_id: id,
+                location_id: &f.from,
+                note: &f.transfer_note,
+                actor,
+            };
             state.db.transfer_stock(&c, &f.to, qty).await?;
         }
         Action::Count => {
             let counted = number("counted", &f.counted)?;
-            let c = Change { variant_id: id, location_id: &f.count_location, note: &f.count_note, actor };
+            let c = Change {
+                variant_id: id,
+                location_id: &f.count_location,
+                note: &f.count_note,
+                actor,
+            };
             state.db.count_stock(&c, counted).await?;
         }
     }
     Ok(())
 }
 
-async fn post(state: AppState, s: AdminSession, id: String, body: Bytes, action: Action) -> Result<Response, PageError> {
+async fn post(
+    state: AppState,
+    s: AdminSession,
+    id: String,
+    body: Bytes,
+    action: Action,
+) -> Result<Response, PageError> {
     let form = checked_form(&s, &body)?;
     state.db.variant(&id).await?;
     let f = read(action, &form);
@@ -231,31 +320,75 @@ async fn post(state: AppState, s: AdminSession, id: String, body: Bytes, action:
                 Action::Transfer => "transferred",
                 Action::Count => "counted",
             };
-            Ok(see_other(&url_with(&format!("/admin/variants/{}/stock", seg(&id)), &[("done", done)])))
+            Ok(see_other(&url_with(
+                &format!("/admin/variants/{}/stock", seg(&id)),
+                &[("done", done)],
+            )))
         }
-        Err(StoreError::NotFound { what: "location", .. }) => {
+        Err(StoreError::NotFound {
+            what: "location", ..
+        }) => {
             let msg = "Location: choose one of the listed locations".to_string();
             let status = StatusCode::UNPROCESSABLE_ENTITY;
-            render(&state, &s, &id, View { cursor: None, status, f, error: Some(msg), notice: None }).await
+            render(
+                &state,
+                &s,
+                &id,
+                View {
+                    cursor: None,
+                    status,
+                    f,
+                    error: Some(msg),
+                    notice: None,
+                },
+            )
+            .await
         }
         Err(e) => {
             let (status, msg) = form_error(e)?;
-            render(&state, &s, &id, View { cursor: None, status, f, error: Some(msg), notice: None }).await
+            render(
+                &state,
+                &s,
+                &id,
+                View {
+                    cursor: None,
+                    status,
+                    f,
+                    error: Some(msg),
+                    notice: None,
+                },
+            )
+            .await
         }
     }
 }
 
 /// `POST /admin/variants/{id}/stock/adjust`.
-pub async fn adjust(s: AdminSession, State(st): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, PageError> {
+pub async fn adjust(
+    s: AdminSession,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     post(st, s, id, body, Action::Adjust).await
 }
 
 /// `POST /admin/variants/{id}/stock/transfer`.
-pub async fn transfer(s: AdminSession, State(st): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, PageError> {
+pub async fn transfer(
+    s: AdminSession,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     post(st, s, id, body, Action::Transfer).await
 }
 
 /// `POST /admin/variants/{id}/stock/count`.
-pub async fn count(s: AdminSession, State(st): State<AppState>, Path(id): Path<String>, body: Bytes) -> Result<Response, PageError> {
+pub async fn count(
+    s: AdminSession,
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     post(st, s, id, body, Action::Count).await
 }

@@ -115,7 +115,11 @@ pub async fn add(
         Ok(_) => Ok(see_other(&product_url(&id, "variant-added"))),
         Err(e) => {
             let (status, msg) = form_error(e)?;
-            let st = EditState { add: form, error: Some(format!("New variant: {msg}")), ..Default::default() };
+            let st = EditState {
+                add: form,
+                error: Some(format!("New variant: {msg}")),
+                ..Default::default()
+            };
             edit_page(&state, &s, &p, status, st).await
         }
     }
@@ -142,7 +146,10 @@ pub async fn update(
     }
     .await;
     match result {
-        Ok(v) => Ok(see_other(&product_url(v.product_id.as_str(), "variant-saved"))),
+        Ok(v) => Ok(see_other(&product_url(
+            v.product_id.as_str(),
+            "variant-saved",
+        ))),
         Err(e) => {
             let (status, msg) = form_error(e)?;
             let p = state.db.product(v.product_id.as_str()).await?;
@@ -173,5 +180,8 @@ pub async fn archive(
 ) -> Result<Response, PageError> {
     checked_form(&s, &body)?;
     let v = state.db.archive_variant(&id).await?;
-    Ok(see_other(&product_url(v.product_id.as_str(), "variant-archived")))
+    Ok(see_other(&product_url(
+        v.product_id.as_str(),
+        "variant-archived",
+    )))
 }

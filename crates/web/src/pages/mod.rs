@@ -28,17 +28,38 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/login", get(admin::login_form).post(admin::login))
         .route("/admin/logout", post(admin::logout))
         .route("/admin/products", get(admin_products::list))
-        .route("/admin/products/new", get(admin_products::new_form).post(admin_products::create))
-        .route("/admin/products/{id}", get(admin_products::edit_form).post(admin_products::update))
-        .route("/admin/products/{id}/archive", post(admin_products::archive))
+        .route(
+            "/admin/products/new",
+            get(admin_products::new_form).post(admin_products::create),
+        )
+        .route(
+            "/admin/products/{id}",
+            get(admin_products::edit_form).post(admin_products::update),
+        )
+        .route(
+            "/admin/products/{id}/archive",
+            post(admin_products::archive),
+        )
         .route("/admin/products/{id}/variants", post(admin_variants::add))
         .route("/admin/variants/{id}", post(admin_variants::update))
-        .route("/admin/variants/{id}/archive", post(admin_variants::archive))
+        .route(
+            "/admin/variants/{id}/archive",
+            post(admin_variants::archive),
+        )
         .route("/admin/variants/{id}/stock", get(admin_stock::show))
-        .route("/admin/variants/{id}/stock/adjust", post(admin_stock::adjust))
-        .route("/admin/variants/{id}/stock/transfer", post(admin_stock::transfer))
+        .route(
+            "/admin/variants/{id}/stock/adjust",
+            post(admin_stock::adjust),
+        )
+        .route(
+            "/admin/variants/{id}/stock/transfer",
+            post(admin_stock::transfer),
+        )
         .route("/admin/variants/{id}/stock/count", post(admin_stock::count))
-        .route("/admin/api-keys", get(admin_keys::list).post(admin_keys::create))
+        .route(
+            "/admin/api-keys",
+            get(admin_keys::list).post(admin_keys::create),
+        )
         .route("/admin/api-keys/{id}/revoke", post(admin_keys::revoke))
         .fallback(storefront::not_found)
 }

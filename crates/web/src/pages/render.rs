@@ -47,12 +47,20 @@ impl PageError {
 
     /// 400 with a message.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, title: "That did not work", message: message.into() }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            title: "That did not work",
+            message: message.into(),
+        }
     }
 
     /// 403 with a message.
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self { status: StatusCode::FORBIDDEN, title: "Not allowed", message: message.into() }
+        Self {
+            status: StatusCode::FORBIDDEN,
+            title: "Not allowed",
+            message: message.into(),
+        }
     }
 
     /// 500; the cause is logged, not shown.
@@ -61,7 +69,8 @@ impl PageError {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             title: "Something went wrong",
-            message: "Something went wrong on our side; it has been logged. Please try again.".into(),
+            message: "Something went wrong on our side; it has been logged. Please try again."
+                .into(),
         }
     }
 }
@@ -78,7 +87,10 @@ pub struct ErrorPage<'a> {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let t = ErrorPage { title: self.title, message: &self.message };
+        let t = ErrorPage {
+            title: self.title,
+            message: &self.message,
+        };
         match t.render() {
             Ok(body) => (self.status, Html(body)).into_response(),
             Err(e) => {
@@ -96,11 +108,16 @@ impl From<StoreError> for PageError {
             StoreError::Invalid(v) if v.field == "cursor" => PageError::bad_request(
                 "That page link is broken or out of date. Please start again from the first page.",
             ),
-            StoreError::Invalid(v) => PageError::bad_request(format!("{}: {}", field_label(&v.field), v.message)),
+            StoreError::Invalid(v) => {
+                PageError::bad_request(format!("{}: {}", field_label(&v.field), v.message))
+            }
             StoreError::Conflict { field } => Self {
                 status: StatusCode::CONFLICT,
                 title: "Already in use",
-                message: format!("{} is already in use by another record.", field_label(&field)),
+                message: format!(
+                    "{} is already in use by another record.",
+                    field_label(&field)
+                ),
             },
             other => PageError::internal(&other),
         }
@@ -116,7 +133,11 @@ impl From<ApiError> for PageError {
             s if s.is_server_error() => "Something went wrong",
             _ => "That did not work",
         };
-        Self { status: e.status, title, message: e.message }
+        Self {
+            status: e.status,
+            title,
+            message: e.message,
+        }
     }
 }
 
@@ -149,12 +170,16 @@ pub fn field_label(field: &str) -> String {
 /// Turn a store error on a form into `(status, message)` to re-render the form, or a page error.
 pub fn form_error(e: StoreError) -> Result<(StatusCode, String), PageError> {
     match e {
-        StoreError::Invalid(v) => {
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, format!("{}: {}", field_label(&v.field), v.message)))
-        }
+        StoreError::Invalid(v) => Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{}: {}", field_label(&v.field), v.message),
+        )),
         StoreError::Conflict { field } => Ok((
             StatusCode::CONFLICT,
-            format!("{} is already in use by another record; choose a different one.", field_label(&field)),
+            format!(
+                "{} is already in use by another record; choose a different one.",
+                field_label(&field)
+            ),
         )),
         other => Err(other.into()),
     }
@@ -173,7 +198,11 @@ impl FormData {
 
     /// The first value of `name`, or `""`.
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or("")
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
     }
 
     /// The value of `name` as owned text, trimmed.
@@ -242,7 +271,10 @@ pub fn card(state: &AppState, p: &Product) -> Card {
 
 /// The first letter or digit of a name, upper-cased ("?" when there is none).
 pub fn initial(name: &str) -> String {
-    name.chars().find(|c| c.is_alphanumeric()).map(|c| c.to_uppercase().collect()).unwrap_or_else(|| "?".into())
+    name.chars()
+        .find(|c| c.is_alphanumeric())
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_else(|| "?".into())
 }
 
 /// UTC milliseconds as `yyyy-mm-dd hh:mm` (UTC).
@@ -260,7 +292,11 @@ pub fn utc(ms: i64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rem / 3600, rem % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        rem % 3600 / 60
+    )
 }
 
 #[cfg(test)]

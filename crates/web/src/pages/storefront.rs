@@ -48,9 +48,17 @@ async fn shop(state: &AppState, current_slug: &str, q: &str) -> Result<Shop, Pag
         .categories()
         .await?
         .into_iter()
-        .map(|c| CatLink { url: format!("/c/{}", seg(&c.slug)), current: c.slug == current_slug, name: c.name })
+        .map(|c| CatLink {
+            url: format!("/c/{}", seg(&c.slug)),
+            current: c.slug == current_slug,
+            name: c.name,
+        })
         .collect();
-    Ok(Shop { name: state.cfg.shop_name.clone(), categories, q: q.to_string() })
+    Ok(Shop {
+        name: state.cfg.shop_name.clone(),
+        categories,
+        q: q.to_string(),
+    })
 }
 
 #[derive(Template)]
@@ -107,8 +115,19 @@ struct NotFoundPage {
     message: String,
 }
 
-fn active(category_id: Option<String>, q: Option<String>, cursor: Option<String>, limit: i64) -> ProductFilter {
-    ProductFilter { category_id, status: Some(ProductStatus::Active), q, cursor, limit }
+fn active(
+    category_id: Option<String>,
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: i64,
+) -> ProductFilter {
+    ProductFilter {
+        category_id,
+        status: Some(ProductStatus::Active),
+        q,
+        cursor,
+        limit,
+    }
 }
 
 fn cursor_of(params: &HashMap<String, String>) -> Option<String> {
@@ -117,9 +136,15 @@ fn cursor_of(params: &HashMap<String, String>) -> Option<String> {
 
 /// `GET /`: the home page.
 pub async fn home(State(state): State<AppState>) -> Result<Response, PageError> {
-    let products = state.db.list_products(&active(None, None, None, HOME_PRODUCTS)).await?;
+    let products = state
+        .db
+        .list_products(&active(None, None, None, HOME_PRODUCTS))
+        .await?;
     let cards = products.items.iter().map(|p| card(&state, p)).collect();
-    ok(&HomePage { shop: shop(&state, "", "").await?, cards })
+    ok(&HomePage {
+        shop: shop(&state, "", "").await?,
+        cards,
+    })
 }
 
 /// `GET /c/{slug}`: one category, 24 products a page.
@@ -130,9 +155,13 @@ pub async fn category(
 ) -> Result<Response, PageError> {
     let cat = state.db.category_by_slug(&slug).await?;
     let cursor = cursor_of(&params);
-    let list = state.db.list_products(&active(Some(cat.id.0.clone()), None, cursor, PER_PAGE)).await?;
-    let next_url =
-        list.next_cursor.map(|c| url_with(&format!("/c/{}", seg(&cat.slug)), &[("cursor", &c)]));
+    let list = state
+        .db
+        .list_products(&active(Some(cat.id.0.clone()), None, cursor, PER_PAGE))
+        .await?;
+    let next_url = list
+        .next_cursor
+        .map(|c| url_with(&format!("/c/{}", seg(&cat.slug)), &[("cursor", &c)]));
     ok(&CategoryPage {
         shop: shop(&state, &cat.slug, "").await?,
         title: cat.name,
@@ -142,7 +171,10 @@ pub async fn category(
 }
 
 /// `GET /p/{slug}`: one active product with its variants.
-pub async fn product(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, PageError> {
+pub async fn product(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+) -> Result<Response, PageError> {
     let p = state.db.product_by_slug(&slug).await?;
     if p.status != ProductStatus::Active {
         return Err(PageError::not_found());
@@ -179,24 +211,51 @@ pub async fn search(
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let q = params.get("q").map(|q| q.trim().to_string()).unwrap_or_default();
+    let q = params
+        .get("q")
+        .map(|q| q.trim().to_string())
+        .unwrap_or_default();
     if q.chars().count() > MAX_QUERY_CHARS {
-        return Err(PageError::bad_request(format!("Please search with at most {MAX_QUERY_CHARS} characters.")));
+        return Err(PageError::bad_request(format!(
+            "Please search with at most {MAX_QUERY_CHARS} characters."
+        )));
     }
     let shop = shop(&state, "", &q).await?;
     if q.is_empty() {
-        return ok(&SearchPage { shop, q, searched: false, cards: Vec::new(), next_url: None });
+        return ok(&SearchPage {
+            shop,
+            q,
+            searched: false,
+            cards: Vec::new(),
+            next_url: None,
+        });
     }
-    let list = state.db.list_products(&active(None, Some(q.clone()), cursor_of(&params), PER_PAGE)).await?;
-    let next_url = list.next_cursor.map(|c| url_with("/search", &[("q", &q), ("cursor", &c)]));
+    let list = state
+        .db
+        .list_products(&active(None, Some(q.clone()), cursor_of(&params), PER_PAGE))
+        .await?;
+    let next_url = list
+        .next_cursor
+        .map(|c| url_with("/search", &[("q", &q), ("cursor", &c)]));
     let cards = list.items.iter().map(|p| card(&state, p)).collect();
-    ok(&SearchPage { shop, q, searched: true, cards, next_url })
+    ok(&SearchPage {
+        shop,
+        q,
+        searched: true,
+        cards,
+        next_url,
+    })
 }
 
 /// Any unknown path: a 404 page in the shop's layout (JSON under `/api/`).
 pub async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {
-        return crate::error::ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API endpoint").into_response();
+        return crate::error::ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such API endpoint",
+        )
+        .into_response();
     }
     let message = PageError::not_found().message;
     match shop(&state, "", "").await {

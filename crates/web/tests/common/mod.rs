@@ -7,7 +7,9 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
-use storefort_core::catalog::{CategoryInput, LocationInput, LocationKind, ProductInput, ProductStatus, VariantInput};
+use storefort_core::catalog::{
+    CategoryInput, LocationInput, LocationKind, ProductInput, ProductStatus, VariantInput,
+};
 use storefort_core::model::{Location, Product};
 use storefort_store::Db;
 use storefort_web::{router, AppState, WebConfig};
@@ -35,12 +37,18 @@ pub struct Res {
 
 impl Res {
     pub fn location(&self) -> &str {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
     }
 
     /// The first `name="csrf" value="..."` on the page.
     pub fn csrf(&self) -> String {
-        let at = self.body.find("name=\"csrf\" value=\"").expect("page has a csrf field");
+        let at = self
+            .body
+            .find("name=\"csrf\" value=\"")
+            .expect("page has a csrf field");
         let rest = &self.body[at + "name=\"csrf\" value=\"".len()..];
         rest[..rest.find('"').unwrap()].to_string()
     }
@@ -48,13 +56,26 @@ impl Res {
 
 pub async fn app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+    let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
     db.migrate().await.unwrap();
     let hash = storefort_crypto::password::hash(OWNER_PASSWORD).unwrap();
-    db.create_user(OWNER_EMAIL, "Olive Owner", "owner", &hash, 4).await.unwrap();
-    let cat = db.create_category(CategoryInput { name: "Shirts".into(), ..Default::default() }).await.unwrap();
+    db.create_user(OWNER_EMAIL, "Olive Owner", "owner", &hash, 4)
+        .await
+        .unwrap();
+    let cat = db
+        .create_category(CategoryInput {
+            name: "Shirts".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let location = db
-        .create_location(LocationInput { name: "Main warehouse".into(), kind: LocationKind::Warehouse })
+        .create_location(LocationInput {
+            name: "Main warehouse".into(),
+            kind: LocationKind::Warehouse,
+        })
         .await
         .unwrap();
     let product = db
@@ -64,15 +85,31 @@ pub async fn app() -> TestApp {
             category_id: Some(cat.id.clone()),
             status: Some(ProductStatus::Active),
             variants: vec![
-                VariantInput { sku: "LS-M".into(), price_minor: 4500, options: [("Size".to_string(), "M".to_string())].into(), ..Default::default() },
-                VariantInput { sku: "LS-L".into(), price_minor: 4800, options: [("Size".to_string(), "L".to_string())].into(), ..Default::default() },
+                VariantInput {
+                    sku: "LS-M".into(),
+                    price_minor: 4500,
+                    options: [("Size".to_string(), "M".to_string())].into(),
+                    ..Default::default()
+                },
+                VariantInput {
+                    sku: "LS-L".into(),
+                    price_minor: 4800,
+                    options: [("Size".to_string(), "L".to_string())].into(),
+                    ..Default::default()
+                },
             ],
             ..Default::default()
         })
         .await
         .unwrap();
     let state = AppState::new(db.clone(), WebConfig::default());
-    TestApp { app: router(state), db, location, product, _dir: dir }
+    TestApp {
+        app: router(state),
+        db,
+        location,
+        product,
+        _dir: dir,
+    }
 }
 
 impl TestApp {
@@ -81,7 +118,11 @@ impl TestApp {
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        Res { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+        Res {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Res {
@@ -93,7 +134,9 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Res {
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
         let mut b = Request::builder()
             .method(Method::POST)
             .uri(path)
@@ -107,10 +150,23 @@ impl TestApp {
     /// Sign in as the owner: returns `(cookie header value, csrf token)`.
     pub async fn login(&self) -> (String, String) {
         let res = self
-            .post("/admin/login", None, &[("email", OWNER_EMAIL), ("password", OWNER_PASSWORD), ("next", "/admin")])
+            .post(
+                "/admin/login",
+                None,
+                &[
+                    ("email", OWNER_EMAIL),
+                    ("password", OWNER_PASSWORD),
+                    ("next", "/admin"),
+                ],
+            )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-        let set = res.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+        let set = res
+            .headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap();
         let cookie = set.split(';').next().unwrap().to_string();
         let dash = self.get("/admin", Some(&cookie)).await;
         assert_eq!(dash.status, StatusCode::OK);

@@ -1,0 +1,231 @@
+//! `storefort doctor` against real shops made by `storefort init`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// A `storefort` command with no `STOREFORT_*` settings leaking in from the environment.
+fn storefort(config: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_storefort"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("STOREFORT_") {
+            c.env_remove(k);
+        }
+    }
+    c.arg("--config").arg(config);
+    c
+}
+
+/// A fresh shop in a temp dir; returns the dir and the config path.
+fn init_shop() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("storefort.toml");
+    let out = storefort(&config)
+        .args(["init", "--owner-email", "o@example.com"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "init failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, config)
+}
+
+fn doctor_json(config: &Path) -> (Output, Value) {
+    let out = storefort(config)
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    (out, v)
+}
+
+fn check<'a>(v: &'a Value, id: &str) -> &'a Value {
+    v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {v}"))
+}
+
+#[cfg(unix)]
+fn chmod(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+const IDS: [&str; 8] = [
+    "tls",
+    "hsts",
+    "http_redirect",
+    "config_file_permissions",
+    "data_dir_permissions",
+    "master_key_file",
+    "database",
+    "owner_password",
+];
+
+#[test]
+fn fresh_shop_passes_and_json_lists_every_check() {
+    let (_dir, config) = init_shop();
+    let out = storefort(&config).arg("doctor").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "doctor failed on a fresh shop:\n{text}"
+    );
+    assert!(!text.contains("FAIL"), "{text}");
+    assert!(text.contains("PASS"), "{text}");
+    assert!(
+        text.contains("WARN  TLS certificate"),
+        "self-signed warns: {text}"
+    );
+    assert!(text.contains("0 failed"), "{text}");
+
+    let (out, v) = doctor_json(&config);
+    assert!(out.status.success());
+    assert_eq!(v["ok"], true);
+    for id in IDS {
+        let c = check(&v, id);
+        assert!(c["status"] == "pass" || c["status"] == "warn", "{c}");
+        assert!(c["title"].is_string() && c["detail"].is_string(), "{c}");
+    }
+    for id in [
+        "master_key_file",
+        "data_dir_permissions",
+        "config_file_permissions",
+        "database",
+        "owner_password",
+        "hsts",
+    ] {
+        assert_eq!(check(&v, id)["status"], "pass", "{id}: {}", check(&v, id));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn loose_permissions_fail() {
+    let (dir, config) = init_shop();
+    let data = dir.path().join("storefort-data");
+    let key = data.join("master.key");
+    chmod(&key, 0o644);
+    let (out, v) = doctor_json(&config);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["ok"], false);
+    let c = check(&v, "master_key_file");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(
+        c["fix"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("chmod 600 {}", key.display())),
+        "{c}"
+    );
+    chmod(&key, 0o600);
+
+    chmod(&data, 0o755);
+    let (out, v) = doctor_json(&config);
+    assert_eq!(out.status.code(), Some(1));
+    let c = check(&v, "data_dir_permissions");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["fix"].as_str().unwrap().contains("chmod 700"), "{c}");
+    chmod(&data, 0o700);
+
+    chmod(&config, 0o666);
+    let out = storefort(&config).arg("doctor").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("FAIL  Config file permissions"), "{text}");
+    assert!(text.contains("fix: chmod 600"), "{text}");
+}
+
+#[test]
+fn missing_master_key_fails() {
+    let (dir, config) = init_shop();
+    std::fs::remove_file(dir.path().join("storefort-data/master.key")).unwrap();
+    let (out, v) = doctor_json(&config);
+    assert_eq!(out.status.code(), Some(1));
+    let c = check(&v, "master_key_file");
+    assert_eq!(c["status"], "fail");
+    assert!(c["fix"].as_str().unwrap().contains("storefort init"), "{c}");
+}
+
+/// Write a certificate for localhost valid between the two dates, and its key, as PEM files.
+fn write_cert(dir: &Path, from: (i32, u8, u8), to: (i32, u8, u8)) -> (PathBuf, PathBuf) {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
+    params.not_after = rcgen::date_time_ymd(to.0, to.1, to.2);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params.self_signed(&key).unwrap();
+    let (c, k) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&c, cert.pem()).unwrap();
+    std::fs::write(&k, key.serialize_pem()).unwrap();
+    #[cfg(unix)]
+    chmod(&k, 0o600);
+    (c, k)
+}
+
+fn use_files(config: &Path, cert: &Path, key: &Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let files = format!(
+        "mode = \"files\"\ncert = {:?}\nkey = {:?}",
+        cert.display().to_string(),
+        key.display().to_string()
+    );
+    assert!(text.contains("mode = \"self-signed\""));
+    std::fs::write(config, text.replace("mode = \"self-signed\"", &files)).unwrap();
+}
+
+#[test]
+fn expired_certificate_fails_and_valid_one_passes() {
+    let (dir, config) = init_shop();
+    let (cert, key) = write_cert(dir.path(), (2020, 1, 1), (2021, 1, 1));
+    use_files(&config, &cert, &key);
+    let (out, v) = doctor_json(&config);
+    assert_eq!(out.status.code(), Some(1), "{v}");
+    let c = check(&v, "tls");
+    assert_eq!(c["status"], "fail", "{c}");
+    assert!(c["detail"].as_str().unwrap().contains("expired"), "{c}");
+
+    // A valid certificate (self-signed, so it warns rather than passes).
+    write_cert(dir.path(), (2020, 1, 1), (2090, 1, 1));
+    let (out, v) = doctor_json(&config);
+    assert!(out.status.success(), "{v}");
+    assert_eq!(check(&v, "tls")["status"], "warn");
+
+    std::fs::remove_file(&cert).unwrap();
+    let (out, v) = doctor_json(&config);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        check(&v, "tls")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("cannot read"),
+        "{v}"
+    );
+}
+
+#[test]
+fn missing_database_and_disabled_redirect_are_reported() {
+    let (dir, config) = init_shop();
+    std::fs::remove_file(dir.path().join("storefort-data/storefort.db")).unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("http_listen = \"0.0.0.0:8080\"", "http_listen = \"\""),
+    )
+    .unwrap();
+    let (out, v) = doctor_json(&config);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(check(&v, "database")["status"], "fail");
+    assert_eq!(check(&v, "owner_password")["status"], "warn");
+    assert_eq!(check(&v, "http_redirect")["status"], "warn");
+    assert!(
+        !dir.path().join("storefort-data/storefort.db").exists(),
+        "doctor must not create a database"
+    );
+}
