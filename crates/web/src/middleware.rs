@@ -61,7 +61,10 @@ pub async fn security(State(state): State<AppState>, mut req: Request, next: Nex
     req.extensions_mut().insert(info);
     let authed = req.headers().contains_key(header::AUTHORIZATION)
         || crate::auth::session_token(req.headers()).is_some();
-    let private = authed || req.uri().path().starts_with("/admin") || req.uri().path().starts_with("/api/");
+    let path = req.uri().path();
+    // Static files are public and identical for everyone, so they may be cached even when the
+    // request happens to carry a session cookie.
+    let private = path.starts_with("/admin") || path.starts_with("/api/") || (authed && !path.starts_with("/static/"));
     let method = req.method().clone();
     let mut res = next.run(req).await;
 
