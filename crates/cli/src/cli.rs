@@ -13,7 +13,12 @@ use clap::{Args, Parser, Subcommand};
 #[command(name = "storefort", version, propagate_version = true)]
 pub struct Cli {
     /// Configuration file (settings can also come from STOREFORT_* environment variables).
-    #[arg(long, global = true, env = "STOREFORT_CONFIG", default_value = "storefort.toml")]
+    #[arg(
+        long,
+        global = true,
+        env = "STOREFORT_CONFIG",
+        default_value = "storefort.toml"
+    )]
     pub config: PathBuf,
     /// Log format: `text` or `json` (overrides the config file).
     #[arg(long, global = true, value_parser = ["text", "json"])]

@@ -16,53 +16,93 @@ pub const DEMO_OWNER: &str = "owner@demo.storefort.test";
 pub async fn run(cli: Cli) -> CliResult<ExitCode> {
     match cli.command {
         Command::Init(a) => init(&cli.config, a).await.map(|_| ExitCode::SUCCESS),
-        Command::Demo(a) => demo(a, cli.log_format.as_deref()).await.map(|_| ExitCode::SUCCESS),
+        Command::Demo(a) => demo(a, cli.log_format.as_deref())
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Serve => {
             let cfg = Config::load(Some(&cli.config))?;
-            init_logging(cli.log_format.as_deref().unwrap_or(&cfg.log.format), &cfg.log.level);
+            init_logging(
+                cli.log_format.as_deref().unwrap_or(&cfg.log.format),
+                &cfg.log.level,
+            );
             serve(&cfg).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Migrate => {
             let cfg = Config::load(Some(&cli.config))?;
             let db = storefort_store::Db::connect(&cfg.database_url()).await?;
             let n = db.migrate().await?;
-            println!("{n} migration(s) applied; database is at version {}.", db.applied_migrations().await?);
+            println!(
+                "{n} migration(s) applied; database is at version {}.",
+                db.applied_migrations().await?
+            );
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor(a) => {
             let cfg = Config::load(Some(&cli.config))?;
             crate::doctor::run(&cli.config, &cfg, a.json).await
         }
-        Command::Bench(BenchCommand::Catalog(a)) => crate::bench::catalog(&a).await.map(|_| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Catalog(a)) => {
+            crate::bench::catalog(&a).await.map(|_| ExitCode::SUCCESS)
+        }
     }
 }
 
 fn init_logging(format: &str, level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
     if config_path.exists() {
-        return Err(format!("{} already exists; not overwriting it", config_path.display()).into());
+        return Err(format!(
+            "{} already exists; not overwriting it",
+            config_path.display()
+        )
+        .into());
     }
     let text = commented_toml(&a.data_dir, &a.shop_name, a.listen);
-    let base = config_path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let data_dir = if a.data_dir.is_relative() { base.join(&a.data_dir) } else { a.data_dir.clone() };
+    let base = config_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let data_dir = if a.data_dir.is_relative() {
+        base.join(&a.data_dir)
+    } else {
+        a.data_dir.clone()
+    };
     let key_path = data_dir.join("master.key");
     if key_path.exists() {
-        return Err(format!("{} already exists; refusing to replace a master key", key_path.display()).into());
+        return Err(format!(
+            "{} already exists; refusing to replace a master key",
+            key_path.display()
+        )
+        .into());
     }
-    storefort_store::auth::normalize_email(&a.owner_email).map_err(|e| format!("--owner-email: {}", e.message))?;
+    storefort_store::auth::normalize_email(&a.owner_email)
+        .map_err(|e| format!("--owner-email: {}", e.message))?;
     setup::ensure_data_dir(&data_dir)?;
     setup::write_private(config_path, &text)?;
     MasterKey::write_new(&key_path)?;
     let cfg = Config::load(Some(config_path))?;
     let db = setup::open_db(&cfg).await?;
     let pw = setup::create_owner(&db, &a.owner_email, &a.owner_name, &a.shop_name).await?;
-    println!("Created {} and {}.", config_path.display(), data_dir.display());
-    println!("Owner login: {} / {}", a.owner_email.trim().to_lowercase(), pw);
+    println!(
+        "Created {} and {}.",
+        config_path.display(),
+        data_dir.display()
+    );
+    println!(
+        "Owner login: {} / {}",
+        a.owner_email.trim().to_lowercase(),
+        pw
+    );
     println!("This password is shown once and stored only as an argon2id hash. Keep it in a password manager.");
     println!("Next: `storefort doctor` to check the set-up, then `storefort serve`.");
     Ok(())
@@ -105,7 +145,10 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     };
     let running = setup::start(&cfg, db).await?;
     let base = setup::public_base(running.https);
-    println!("storefort demo shop ({})", if fresh { "created" } else { "reused" });
+    println!(
+        "storefort demo shop ({})",
+        if fresh { "created" } else { "reused" }
+    );
     println!("  Shop:     {base}/");
     println!("  Admin:    {base}/admin");
     println!("  API:      {base}/api/v1   (OpenAPI: {base}/api/v1/openapi.json)");
@@ -116,7 +159,10 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
         println!("  HTTP {h} redirects to HTTPS");
     }
     println!("  Owner login: {login}");
-    println!("  Data: {}   The certificate is self-signed, so the browser warns once.", a.data_dir.display());
+    println!(
+        "  Data: {}   The certificate is self-signed, so the browser warns once.",
+        a.data_dir.display()
+    );
     println!("listening on https://{}", running.https);
     let _ = std::io::stdout().flush();
     setup::wait_for_shutdown().await;

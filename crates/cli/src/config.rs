@@ -120,8 +120,14 @@ impl Default for Config {
                 acme_email: None,
                 acme_production: true,
             },
-            shop: ShopConfig { name: "My Shop".into(), currency: "GBP".into() },
-            log: LogConfig { format: "text".into(), level: "info".into() },
+            shop: ShopConfig {
+                name: "My Shop".into(),
+                currency: "GBP".into(),
+            },
+            log: LogConfig {
+                format: "text".into(),
+                level: "info".into(),
+            },
         }
     }
 }
@@ -150,7 +156,11 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(Env::prefixed("STOREFORT_").split("__").ignore(&["test_postgres_url"]));
+        fig = fig.merge(
+            Env::prefixed("STOREFORT_")
+                .split("__")
+                .ignore(&["test_postgres_url"]),
+        );
         let mut cfg: Config = fig.extract().map_err(Box::new)?;
         if let Some(f) = file {
             // A relative data dir is relative to the config file, not to wherever we were started.
@@ -168,17 +178,20 @@ impl Config {
         storefort_core::money::Currency::from_code(&self.shop.currency)
             .map_err(|e| ConfigError::Invalid(format!("shop.currency: {}", e.message)))?;
         if let Some(url) = &self.database.url {
-            storefort_store::Backend::from_url(url).map_err(|e| ConfigError::Invalid(format!("database.url: {e}")))?;
+            storefort_store::Backend::from_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("database.url: {e}")))?;
         }
         self.http_listen()?;
         self.metrics_listen()?;
         match self.tls.mode {
-            TlsMode::Files if self.tls.cert.is_none() || self.tls.key.is_none() => {
-                Err(ConfigError::Invalid("tls.mode = \"files\" needs tls.cert and tls.key".into()))
-            }
-            TlsMode::Acme if self.tls.acme_domains.is_empty() || self.tls.acme_email.is_none() => Err(
-                ConfigError::Invalid("tls.mode = \"acme\" needs tls.acme_domains and tls.acme_email".into()),
+            TlsMode::Files if self.tls.cert.is_none() || self.tls.key.is_none() => Err(
+                ConfigError::Invalid("tls.mode = \"files\" needs tls.cert and tls.key".into()),
             ),
+            TlsMode::Acme if self.tls.acme_domains.is_empty() || self.tls.acme_email.is_none() => {
+                Err(ConfigError::Invalid(
+                    "tls.mode = \"acme\" needs tls.acme_domains and tls.acme_email".into(),
+                ))
+            }
             _ => Ok(()),
         }
     }
@@ -200,10 +213,11 @@ impl Config {
         if v.trim().is_empty() {
             return Ok(None);
         }
-        v.trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| ConfigError::Invalid(format!("{field}: {v:?} is not an address like 0.0.0.0:8080")))
+        v.trim().parse().map(Some).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "{field}: {v:?} is not an address like 0.0.0.0:8080"
+            ))
+        })
     }
 
     /// The redirect listener's address, if enabled.
@@ -264,6 +278,7 @@ level = "info"
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's test jail returns its own large error type
 mod tests {
     use super::*;
 
@@ -271,7 +286,15 @@ mod tests {
     fn commented_file_loads_and_env_wins() {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("storefort.toml");
-        std::fs::write(&f, commented_toml(Path::new("data"), "Corner Shop", "127.0.0.1:9443".parse().unwrap())).unwrap();
+        std::fs::write(
+            &f,
+            commented_toml(
+                Path::new("data"),
+                "Corner Shop",
+                "127.0.0.1:9443".parse().unwrap(),
+            ),
+        )
+        .unwrap();
         figment::Jail::expect_with(|jail| {
             jail.set_env("STOREFORT_SHOP__NAME", "From Env");
             let c = Config::load(Some(&f)).unwrap();
@@ -295,7 +318,10 @@ mod tests {
             assert!(e.to_string().contains("database.url"), "{e}");
             jail.set_env("STOREFORT_DATABASE__URL", "sqlite://x.db");
             jail.set_env("STOREFORT_SERVER__HTTP_LISTEN", "nope");
-            assert!(Config::load(None).unwrap_err().to_string().contains("http_listen"));
+            assert!(Config::load(None)
+                .unwrap_err()
+                .to_string()
+                .contains("http_listen"));
             Ok(())
         });
     }

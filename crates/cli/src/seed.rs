@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use storefort_core::catalog::{CategoryInput, LocationInput, LocationKind, ProductInput, VariantInput};
+use storefort_core::catalog::{
+    CategoryInput, LocationInput, LocationKind, ProductInput, VariantInput,
+};
 use storefort_core::stock::Reason;
 use storefort_core::text::gtin_check_digit;
 use storefort_store::stock::Change;
@@ -23,17 +25,75 @@ struct Kind {
 const COLOURS: &[&str] = &["Navy", "Forest", "Oatmeal", "Charcoal", "Rust", "Sky"];
 
 const KINDS: &[Kind] = &[
-    Kind { category: "T-Shirts", code: "TS", noun: "Tee", price: 1800, options: &[("Size", &["S", "M", "L", "XL"]), ("Colour", &[])], blurb: "Soft organic cotton, cut for everyday wear." },
-    Kind { category: "Hoodies", code: "HD", noun: "Hoodie", price: 4200, options: &[("Size", &["S", "M", "L", "XL"]), ("Colour", &[])], blurb: "Brushed-back fleece with a roomy hood and kangaroo pocket." },
-    Kind { category: "Caps", code: "CP", noun: "Cap", price: 1500, options: &[("Colour", &[])], blurb: "Six-panel cap with an adjustable strap." },
-    Kind { category: "Socks", code: "SK", noun: "Socks", price: 800, options: &[("Size", &["4-7", "8-11"]), ("Colour", &[])], blurb: "Cushioned sole, reinforced heel and toe." },
-    Kind { category: "Mugs", code: "MG", noun: "Mug", price: 1100, options: &[("Colour", &[])], blurb: "Stoneware, 350 ml, dishwasher safe." },
-    Kind { category: "Posters", code: "PS", noun: "Print", price: 2000, options: &[("Size", &["A3", "A2"])], blurb: "Giclée print on 200 gsm matte paper." },
-    Kind { category: "Notebooks", code: "NB", noun: "Notebook", price: 900, options: &[("Ruling", &["Lined", "Plain", "Dotted"])], blurb: "A5, 160 pages of 100 gsm paper, lay-flat binding." },
-    Kind { category: "Tote Bags", code: "TB", noun: "Tote", price: 1400, options: &[], blurb: "Heavy canvas with long handles and an inside pocket." },
+    Kind {
+        category: "T-Shirts",
+        code: "TS",
+        noun: "Tee",
+        price: 1800,
+        options: &[("Size", &["S", "M", "L", "XL"]), ("Colour", &[])],
+        blurb: "Soft organic cotton, cut for everyday wear.",
+    },
+    Kind {
+        category: "Hoodies",
+        code: "HD",
+        noun: "Hoodie",
+        price: 4200,
+        options: &[("Size", &["S", "M", "L", "XL"]), ("Colour", &[])],
+        blurb: "Brushed-back fleece with a roomy hood and kangaroo pocket.",
+    },
+    Kind {
+        category: "Caps",
+        code: "CP",
+        noun: "Cap",
+        price: 1500,
+        options: &[("Colour", &[])],
+        blurb: "Six-panel cap with an adjustable strap.",
+    },
+    Kind {
+        category: "Socks",
+        code: "SK",
+        noun: "Socks",
+        price: 800,
+        options: &[("Size", &["4-7", "8-11"]), ("Colour", &[])],
+        blurb: "Cushioned sole, reinforced heel and toe.",
+    },
+    Kind {
+        category: "Mugs",
+        code: "MG",
+        noun: "Mug",
+        price: 1100,
+        options: &[("Colour", &[])],
+        blurb: "Stoneware, 350 ml, dishwasher safe.",
+    },
+    Kind {
+        category: "Posters",
+        code: "PS",
+        noun: "Print",
+        price: 2000,
+        options: &[("Size", &["A3", "A2"])],
+        blurb: "Giclée print on 200 gsm matte paper.",
+    },
+    Kind {
+        category: "Notebooks",
+        code: "NB",
+        noun: "Notebook",
+        price: 900,
+        options: &[("Ruling", &["Lined", "Plain", "Dotted"])],
+        blurb: "A5, 160 pages of 100 gsm paper, lay-flat binding.",
+    },
+    Kind {
+        category: "Tote Bags",
+        code: "TB",
+        noun: "Tote",
+        price: 1400,
+        options: &[],
+        blurb: "Heavy canvas with long handles and an inside pocket.",
+    },
 ];
 
-const NAMES: &[&str] = &["Harbour", "Meadow", "Granite", "Saffron", "Midnight", "Seaside", "Orchard", "Heritage"];
+const NAMES: &[&str] = &[
+    "Harbour", "Meadow", "Granite", "Saffron", "Midnight", "Seaside", "Orchard", "Heritage",
+];
 
 /// Products per category: 8 for the first four, 7 for the rest (60 in all).
 fn per_category(i: usize) -> usize {
@@ -56,7 +116,9 @@ fn combinations(kind: &Kind, p: usize) -> Vec<BTreeMap<String, String>> {
     for (name, values) in kind.options {
         let values: Vec<&str> = if values.is_empty() {
             let n = if kind.options.len() == 1 { 3 } else { 2 };
-            (0..n).map(|k| COLOURS[(p + k * 2) % COLOURS.len()]).collect()
+            (0..n)
+                .map(|k| COLOURS[(p + k * 2) % COLOURS.len()])
+                .collect()
         } else {
             values.to_vec()
         };
@@ -77,28 +139,61 @@ fn combinations(kind: &Kind, p: usize) -> Vec<BTreeMap<String, String>> {
 /// Create the demo catalog, locations and stock.
 pub async fn demo(db: &Db) -> CliResult<()> {
     db.default_tax_class().await?;
-    let web = db.create_location(LocationInput { name: "Web warehouse".into(), kind: LocationKind::Warehouse }).await?;
-    let shop = db.create_location(LocationInput { name: "High Street shop".into(), kind: LocationKind::Shop }).await?;
+    let web = db
+        .create_location(LocationInput {
+            name: "Web warehouse".into(),
+            kind: LocationKind::Warehouse,
+        })
+        .await?;
+    let shop = db
+        .create_location(LocationInput {
+            name: "High Street shop".into(),
+            kind: LocationKind::Shop,
+        })
+        .await?;
     let mut barcode = 0u64;
     for (ci, kind) in KINDS.iter().enumerate() {
         let cat = db
-            .create_category(CategoryInput { name: kind.category.into(), slug: None, position: ci as i64 })
+            .create_category(CategoryInput {
+                name: kind.category.into(),
+                slug: None,
+                position: ci as i64,
+            })
             .await?;
-        for p in 0..per_category(ci) {
+        for (p, name) in NAMES.iter().enumerate().take(per_category(ci)) {
             let variants = combinations(kind, p)
                 .into_iter()
                 .map(|options| {
                     barcode += 1;
-                    let suffix: Vec<String> = options.values().map(|v| v.to_uppercase().replace(' ', "")).collect();
-                    let sku = [format!("{}-{:02}", kind.code, p + 1)].into_iter().chain(suffix).collect::<Vec<_>>().join("-");
-                    let bump = if options.get("Size").is_some_and(|s| s == "XL" || s == "A2") { 300 } else { 0 };
-                    VariantInput { sku, barcode: Some(ean13(barcode)), options, price_minor: kind.price + (p as i64 % 3) * 200 + bump }
+                    let suffix: Vec<String> = options
+                        .values()
+                        .map(|v| v.to_uppercase().replace(' ', ""))
+                        .collect();
+                    let sku = [format!("{}-{:02}", kind.code, p + 1)]
+                        .into_iter()
+                        .chain(suffix)
+                        .collect::<Vec<_>>()
+                        .join("-");
+                    let bump = if options.get("Size").is_some_and(|s| s == "XL" || s == "A2") {
+                        300
+                    } else {
+                        0
+                    };
+                    VariantInput {
+                        sku,
+                        barcode: Some(ean13(barcode)),
+                        options,
+                        price_minor: kind.price + (p as i64 % 3) * 200 + bump,
+                    }
                 })
                 .collect();
             let product = db
                 .create_product(ProductInput {
-                    name: format!("{} {}", NAMES[p], kind.noun),
-                    description: format!("{} The {} design, made in small batches.", kind.blurb, NAMES[p]),
+                    name: format!("{name} {}", kind.noun),
+                    description: format!(
+                        "{} The {name} design, made in small batches.",
+                        kind.blurb
+                    ),
                     category_id: Some(cat.id.clone()),
                     allow_backorder: p == 7,
                     variants,
@@ -111,7 +206,12 @@ pub async fn demo(db: &Db) -> CliResult<()> {
                 let at_shop = ((ci * 3 + p * 2 + vi) % 9) as i64;
                 for (loc, qty) in [(&web.id, at_web), (&shop.id, at_shop)] {
                     if qty > 0 {
-                        let c = Change { variant_id: v.id.as_str(), location_id: loc.as_str(), note: "Opening stock", actor: "demo" };
+                        let c = Change {
+                            variant_id: v.id.as_str(),
+                            location_id: loc.as_str(),
+                            note: "Opening stock",
+                            actor: "demo",
+                        };
                         db.adjust_stock(&c, qty, Reason::Received).await?;
                     }
                 }
@@ -134,6 +234,10 @@ mod tests {
         let total: usize = (0..KINDS.len()).map(per_category).sum();
         assert_eq!(total, 60);
         assert_eq!(combinations(&KINDS[0], 0).len(), 8, "4 sizes x 2 colours");
-        assert_eq!(combinations(&KINDS[7], 0).len(), 1, "a tote has one variant");
+        assert_eq!(
+            combinations(&KINDS[7], 0).len(),
+            1,
+            "a tote has one variant"
+        );
     }
 }

@@ -16,7 +16,8 @@ pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 /// Create the data directory with mode 0700 (or tighten an existing one we created).
 pub fn ensure_data_dir(dir: &Path) -> CliResult<()> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -36,7 +37,9 @@ pub fn write_private(path: &Path, text: &str) -> CliResult<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(path).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     f.write_all(text.as_bytes())?;
     Ok(())
 }
@@ -45,7 +48,11 @@ pub fn write_private(path: &Path, text: &str) -> CliResult<()> {
 pub fn master_key(cfg: &Config) -> CliResult<MasterKey> {
     let path = cfg.master_key_path();
     if !path.exists() {
-        return Err(format!("no master key at {}: run `storefort init` first", path.display()).into());
+        return Err(format!(
+            "no master key at {}: run `storefort init` first",
+            path.display()
+        )
+        .into());
     }
     Ok(MasterKey::load(&path)?)
 }
@@ -63,7 +70,8 @@ pub async fn open_db(cfg: &Config) -> CliResult<Db> {
 /// Create the owner account with a generated strong password; returns the password.
 pub async fn create_owner(db: &Db, email: &str, name: &str, shop_name: &str) -> CliResult<String> {
     let pw = password::generate();
-    let score = password::check_policy(&pw, &[email, name, shop_name]).map_err(|e| e.to_string())?;
+    let score =
+        password::check_policy(&pw, &[email, name, shop_name]).map_err(|e| e.to_string())?;
     let hash = {
         let pw = pw.clone();
         tokio::task::spawn_blocking(move || password::hash(&pw)).await??
@@ -74,7 +82,10 @@ pub async fn create_owner(db: &Db, email: &str, name: &str, shop_name: &str) -> 
 
 /// Give a user a new generated password (ending their sessions); returns it.
 pub async fn reset_password(db: &Db, email: &str) -> CliResult<String> {
-    let user = db.user_by_email(email).await?.ok_or_else(|| format!("no user {email}"))?;
+    let user = db
+        .user_by_email(email)
+        .await?
+        .ok_or_else(|| format!("no user {email}"))?;
     let pw = password::generate();
     let score = password::check_policy(&pw, &[email]).map_err(|e| e.to_string())?;
     let hash = {
@@ -105,7 +116,10 @@ pub fn certificates(cfg: &Config) -> CliResult<Certificates> {
             Certificates::Fixed(tls::server_config(chain, key)?)
         }
         TlsMode::Files => {
-            let (cert, key) = (cfg.tls.cert.clone().unwrap_or_default(), cfg.tls.key.clone().unwrap_or_default());
+            let (cert, key) = (
+                cfg.tls.cert.clone().unwrap_or_default(),
+                cfg.tls.key.clone().unwrap_or_default(),
+            );
             let (chain, key) = tls::load_pem(&cert, &key)?;
             Certificates::Fixed(tls::server_config(chain, key)?)
         }
@@ -122,7 +136,11 @@ pub fn certificates(cfg: &Config) -> CliResult<Certificates> {
 pub async fn start(cfg: &Config, db: Db) -> CliResult<Running> {
     let state = AppState::new(db, web_config(cfg)?);
     let app = storefort_web::router(state);
-    let on = Listeners { https: cfg.server.listen, http: cfg.http_listen()?, metrics: cfg.metrics_listen()? };
+    let on = Listeners {
+        https: cfg.server.listen,
+        http: cfg.http_listen()?,
+        metrics: cfg.metrics_listen()?,
+    };
     Ok(storefort_web::server::start(app, certificates(cfg)?, on).await?)
 }
 
@@ -144,13 +162,14 @@ pub fn public_base(addr: std::net::SocketAddr) -> String {
 pub async fn wait_for_shutdown() {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = term.recv() => {}
@@ -161,4 +180,3 @@ pub async fn wait_for_shutdown() {
         let _ = tokio::signal::ctrl_c().await;
     }
 }
-

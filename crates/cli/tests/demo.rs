@@ -44,7 +44,11 @@ fn start(dir: &std::path::Path, extra: &[&str]) -> Demo {
         }
     }
     let last = lines.last().cloned().unwrap_or_default();
-    let port = last.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no listening line: {lines:?}"));
+    let port = last
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no listening line: {lines:?}"));
     Demo { child, lines, port }
 }
 
@@ -54,17 +58,25 @@ async fn get(dir: &std::path::Path, port: u16, path: &str) -> String {
     for c in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(c.unwrap()).unwrap();
     }
-    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
     let mut tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
         .connect(ServerName::try_from("localhost").unwrap(), tcp)
         .await
         .unwrap();
-    tls.write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    tls.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = String::new();
     tls.read_to_string(&mut out).await.unwrap();
     out
@@ -77,19 +89,45 @@ async fn demo_shop_starts_serves_and_is_reused() {
     let first = start(&dir, &[]);
     let text = first.lines.join("\n");
     assert!(text.contains("(created)"), "{text}");
-    assert!(text.contains(&format!("Shop:     https://localhost:{}/", first.port)), "{text}");
-    assert!(text.contains("/admin") && text.contains("/api/v1/openapi.json"), "{text}");
-    let login = first.lines.iter().find(|l| l.contains("Owner login:")).unwrap();
-    let password = login.split(" / ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().to_string();
-    assert!(storefort_crypto::password::check_policy(&password, &[]).is_ok(), "a strong generated password");
+    assert!(
+        text.contains(&format!("Shop:     https://localhost:{}/", first.port)),
+        "{text}"
+    );
+    assert!(
+        text.contains("/admin") && text.contains("/api/v1/openapi.json"),
+        "{text}"
+    );
+    let login = first
+        .lines
+        .iter()
+        .find(|l| l.contains("Owner login:"))
+        .unwrap();
+    let password = login
+        .split(" / ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    assert!(
+        storefort_crypto::password::check_policy(&password, &[]).is_ok(),
+        "a strong generated password"
+    );
 
     let home = get(&dir, first.port, "/").await;
     assert!(home.starts_with("HTTP/1.1 200"), "{home}");
-    assert!(home.contains("T-Shirts") && home.contains("Tote Bags"), "categories in the menu");
+    assert!(
+        home.contains("T-Shirts") && home.contains("Tote Bags"),
+        "categories in the menu"
+    );
     let tees = get(&dir, first.port, "/c/t-shirts").await;
     assert!(tees.contains("Harbour Tee"), "{tees}");
     let admin = get(&dir, first.port, "/admin").await;
-    assert!(admin.starts_with("HTTP/1.1 303") || admin.starts_with("HTTP/1.1 302") || admin.starts_with("HTTP/1.1 307"), "{admin}");
+    assert!(
+        admin.starts_with("HTTP/1.1 303")
+            || admin.starts_with("HTTP/1.1 302")
+            || admin.starts_with("HTTP/1.1 307"),
+        "{admin}"
+    );
     drop(first);
 
     let key_mode = std::fs::metadata(dir.join("master.key")).unwrap();
@@ -105,9 +143,15 @@ async fn demo_shop_starts_serves_and_is_reused() {
     let second = start(&dir, &[]);
     let text = second.lines.join("\n");
     assert!(text.contains("(reused)"), "{text}");
-    assert!(!text.contains(&password), "the password is printed only once");
+    assert!(
+        !text.contains(&password),
+        "the password is printed only once"
+    );
     let home = get(&dir, second.port, "/").await;
     assert!(home.starts_with("HTTP/1.1 200"));
-    eprintln!("reused demo served its first request {:?} after start (debug build)", started.elapsed());
+    eprintln!(
+        "reused demo served its first request {:?} after start (debug build)",
+        started.elapsed()
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
 }

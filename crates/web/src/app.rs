@@ -30,7 +30,11 @@ impl Default for WebConfig {
     fn default() -> Self {
         Self {
             shop_name: "storefort".into(),
-            currency: Currency { code: "GBP", symbol: "£", exponent: 2 },
+            currency: Currency {
+                code: "GBP",
+                symbol: "£",
+                exponent: 2,
+            },
             https: true,
             trusted_proxies: Vec::new(),
         }
@@ -49,7 +53,10 @@ pub struct AppState {
 impl AppState {
     /// Build the state.
     pub fn new(db: Db, cfg: WebConfig) -> Self {
-        Self { db, cfg: Arc::new(cfg) }
+        Self {
+            db,
+            cfg: Arc::new(cfg),
+        }
     }
 }
 
@@ -60,17 +67,26 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .route("/healthz", axum::routing::get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::security))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::security,
+        ))
         .with_state(state)
 }
 
-async fn health(axum::extract::State(s): axum::extract::State<AppState>) -> axum::response::Response {
+async fn health(
+    axum::extract::State(s): axum::extract::State<AppState>,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     match sqlx::query("SELECT 1").execute(&s.db.pool).await {
         Ok(_) => (axum::http::StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable\n",
+            )
+                .into_response()
         }
     }
 }

@@ -43,7 +43,12 @@ pub struct ErrorDetail {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, field: None, message: message.into() }
+        Self {
+            status,
+            code,
+            field: None,
+            message: message.into(),
+        }
     }
 
     /// Name the field at fault.
@@ -64,7 +69,11 @@ impl ApiError {
 
     /// 401: no or bad credentials.
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in or send a valid API key")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "sign in or send a valid API key",
+        )
     }
 
     /// 403: credentials fine, action not allowed.
@@ -75,14 +84,22 @@ impl ApiError {
     /// 500, with the cause logged here and hidden from the client.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "something went wrong on our side; it has been logged",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field },
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+            },
         };
         (self.status, axum::Json(body)).into_response()
     }
@@ -100,7 +117,11 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(v) => v.into(),
             StoreError::NotFound { what, id } => {
                 let shown: String = id.chars().take(64).collect();
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} {shown:?} not found"))
+                ApiError::new(
+                    StatusCode::NOT_FOUND,
+                    "not_found",
+                    format!("{what} {shown:?} not found"),
+                )
             }
             StoreError::Conflict { field } => ApiError::new(
                 StatusCode::CONFLICT,

@@ -21,7 +21,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
+            .is_some_and(|v| {
+                v.split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+            });
         if !is_json {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -34,7 +38,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "body_too_large",
-                    format!("the body is larger than {} KiB", crate::app::MAX_BODY_BYTES / 1024),
+                    format!(
+                        "the body is larger than {} KiB",
+                        crate::app::MAX_BODY_BYTES / 1024
+                    ),
                 )
             } else {
                 ApiError::bad_request(e.body_text())
@@ -67,7 +74,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// The field an error is about: serde names unknown and missing fields in the message; the path
 /// points at an unknown field itself but at a missing field's parent.
 fn field_name(path: &str, msg: &str) -> String {
-    let quoted = msg.split('`').nth(1).filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"));
+    let quoted = msg
+        .split('`')
+        .nth(1)
+        .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"));
     match (quoted, path) {
         (Some(name), "." | "") => name.to_string(),
         (Some(name), p) if p == name || p.ends_with(&format!(".{name}")) => p.to_string(),
@@ -123,13 +133,17 @@ mod tests {
     fn json_errors_name_the_field() {
         let e = parse_json::<In>(b"{\"name\": 1, \"price_minor\": 2}").unwrap_err();
         assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("name")));
-        let e = parse_json::<In>(b"{\"name\": \"x\", \"price_minor\": 99999999999999999999}").unwrap_err();
+        let e = parse_json::<In>(b"{\"name\": \"x\", \"price_minor\": 99999999999999999999}")
+            .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("price_minor"));
-        let e = parse_json::<In>(b"{\"name\": \"x\", \"price_minor\": 1, \"extra\": 1}").unwrap_err();
+        let e =
+            parse_json::<In>(b"{\"name\": \"x\", \"price_minor\": 1, \"extra\": 1}").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("extra"));
         let e = parse_json::<In>(b"{\"name\": \"x\"}").unwrap_err();
         assert_eq!(e.field.as_deref(), Some("price_minor"));
-        let e = parse_json::<In>(b"{\"name\": \"x\", \"price_minor\": 1, \"inner\": {\"qty\": \"a\"}}").unwrap_err();
+        let e =
+            parse_json::<In>(b"{\"name\": \"x\", \"price_minor\": 1, \"inner\": {\"qty\": \"a\"}}")
+                .unwrap_err();
         assert_eq!(e.field.as_deref(), Some("inner.qty"));
         let e = parse_json::<In>(b"{\"name\": ").unwrap_err();
         assert_eq!(e.status.as_u16(), 400);

@@ -29,10 +29,20 @@ pub struct ClientInfo {
 
 /// Work out the client's address. `X-Forwarded-For` and `X-Forwarded-Proto` count only when the
 /// TCP peer is a trusted proxy; the client is then the right-most address that is not a proxy.
-pub fn client_info(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[IpAddr], direct_https: bool) -> ClientInfo {
-    let peer_ip = peer.map(|p| p.ip()).unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+pub fn client_info(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+    direct_https: bool,
+) -> ClientInfo {
+    let peer_ip = peer
+        .map(|p| p.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
     if !trusted.contains(&peer_ip) {
-        return ClientInfo { ip: peer_ip, https: direct_https };
+        return ClientInfo {
+            ip: peer_ip,
+            https: direct_https,
+        };
     }
     let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
@@ -41,8 +51,16 @@ pub fn client_info(peer: Option<SocketAddr>, headers: &HeaderMap, trusted: &[IpA
         .flat_map(|v| v.split(','))
         .filter_map(|s| s.trim().parse().ok())
         .collect();
-    let ip = forwarded.iter().rev().find(|ip| !trusted.contains(ip)).copied().unwrap_or(peer_ip);
-    let https = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+    let ip = forwarded
+        .iter()
+        .rev()
+        .find(|ip| !trusted.contains(ip))
+        .copied()
+        .unwrap_or(peer_ip);
+    let https = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(p) => p.trim().eq_ignore_ascii_case("https"),
         None => direct_https,
     };
@@ -56,15 +74,25 @@ fn set(headers: &mut HeaderMap, name: HeaderName, value: &'static str) {
 /// The security middleware.
 pub async fn security(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let info = client_info(peer, req.headers(), &state.cfg.trusted_proxies, state.cfg.https);
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let info = client_info(
+        peer,
+        req.headers(),
+        &state.cfg.trusted_proxies,
+        state.cfg.https,
+    );
     req.extensions_mut().insert(info);
     let authed = req.headers().contains_key(header::AUTHORIZATION)
         || crate::auth::session_token(req.headers()).is_some();
     let path = req.uri().path();
     // Static files are public and identical for everyone, so they may be cached even when the
     // request happens to carry a session cookie.
-    let private = path.starts_with("/admin") || path.starts_with("/api/") || (authed && !path.starts_with("/static/"));
+    let private = path.starts_with("/admin")
+        || path.starts_with("/api/")
+        || (authed && !path.starts_with("/static/"));
     let method = req.method().clone();
     let mut res = next.run(req).await;
 
@@ -76,11 +104,27 @@ pub async fn security(State(state): State<AppState>, mut req: Request, next: Nex
         set(h, header::CONTENT_SECURITY_POLICY, CSP);
     }
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(h, header::REFERRER_POLICY, "strict-origin-when-cross-origin");
-    set(h, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(h, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(
+        h,
+        header::REFERRER_POLICY,
+        "strict-origin-when-cross-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        h,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(h, HeaderName::from_static("permissions-policy"), "camera=(), microphone=(), geolocation=(), payment=()");
+    set(
+        h,
+        HeaderName::from_static("permissions-policy"),
+        "camera=(), microphone=(), geolocation=(), payment=()",
+    );
     h.remove(header::SERVER);
     if private {
         set(h, header::CACHE_CONTROL, "no-store");
@@ -105,10 +149,17 @@ mod tests {
         let proxy: IpAddr = "10.0.0.5".parse().unwrap();
         let h = headers("203.0.113.9, 198.51.100.7", "http");
         let untrusted = client_info(Some(SocketAddr::new(proxy, 1)), &h, &[], true);
-        assert_eq!(untrusted.ip, proxy, "spoofed header from an untrusted peer is ignored");
+        assert_eq!(
+            untrusted.ip, proxy,
+            "spoofed header from an untrusted peer is ignored"
+        );
         assert!(untrusted.https);
         let trusted = client_info(Some(SocketAddr::new(proxy, 1)), &h, &[proxy], true);
-        assert_eq!(trusted.ip.to_string(), "198.51.100.7", "right-most untrusted hop");
+        assert_eq!(
+            trusted.ip.to_string(),
+            "198.51.100.7",
+            "right-most untrusted hop"
+        );
         assert!(!trusted.https);
     }
 }

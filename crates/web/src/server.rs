@@ -71,7 +71,9 @@ pub enum ServeError {
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind { addr, source })
 }
 
 /// Bind every listener and serve in background tasks.
@@ -82,7 +84,10 @@ pub async fn start(app: Router, certs: Certificates, on: Listeners) -> Result<Ru
         }
     }
     let https = bind(on.https).await?;
-    let https_addr = https.local_addr().map_err(|source| ServeError::Bind { addr: on.https, source })?;
+    let https_addr = https.local_addr().map_err(|source| ServeError::Bind {
+        addr: on.https,
+        source,
+    })?;
     let http = match on.http {
         Some(a) => Some(bind(a).await?),
         None => None,
@@ -99,7 +104,8 @@ pub async fn start(app: Router, certs: Certificates, on: Listeners) -> Result<Ru
     if let Some(l) = http {
         let port = https_addr.port();
         tokio::spawn(async move {
-            let app = Router::new().fallback(move |req: Request| async move { redirect(&req, port) });
+            let app =
+                Router::new().fallback(move |req: Request| async move { redirect(&req, port) });
             if let Err(e) = axum::serve(l, app).await {
                 tracing::error!(error = %e, "HTTP redirect listener stopped");
             }
@@ -115,7 +121,12 @@ pub async fn start(app: Router, certs: Certificates, on: Listeners) -> Result<Ru
     }
     let (default_cfg, challenge_cfg) = match certs {
         Certificates::Fixed(cfg) => (cfg, None),
-        Certificates::Acme { domains, email, cache_dir, production } => {
+        Certificates::Acme {
+            domains,
+            email,
+            cache_dir,
+            production,
+        } => {
             let mut state = rustls_acme::AcmeConfig::new(domains)
                 .contact_push(format!("mailto:{email}"))
                 .cache(rustls_acme::caches::DirCache::new(cache_dir))
@@ -139,7 +150,12 @@ pub async fn start(app: Router, certs: Certificates, on: Listeners) -> Result<Ru
     Ok(running)
 }
 
-async fn accept_loop(listener: TcpListener, app: Router, cfg: Arc<ServerConfig>, challenge: Option<Arc<ServerConfig>>) {
+async fn accept_loop(
+    listener: TcpListener,
+    app: Router,
+    cfg: Arc<ServerConfig>,
+    challenge: Option<Arc<ServerConfig>>,
+) {
     loop {
         let (tcp, peer) = match listener.accept().await {
             Ok(x) => x,
@@ -154,8 +170,11 @@ async fn accept_loop(listener: TcpListener, app: Router, cfg: Arc<ServerConfig>,
         let (app, cfg, challenge) = (app.clone(), cfg.clone(), challenge.clone());
         tokio::spawn(async move {
             let handshake = async {
-                let start = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
-                if let Some(ch) = challenge.filter(|_| rustls_acme::is_tls_alpn_challenge(&start.client_hello())) {
+                let start =
+                    LazyConfigAcceptor::new(rustls::server::Acceptor::default(), tcp).await?;
+                if let Some(ch) =
+                    challenge.filter(|_| rustls_acme::is_tls_alpn_challenge(&start.client_hello()))
+                {
                     tracing::info!("answered a TLS-ALPN-01 challenge");
                     let mut s = start.into_stream(ch).await?;
                     tokio::io::AsyncWriteExt::shutdown(&mut s).await?;
@@ -177,7 +196,10 @@ async fn accept_loop(listener: TcpListener, app: Router, cfg: Arc<ServerConfig>,
                 app.clone().oneshot(req.map(Body::new))
             });
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            if let Err(e) = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).await {
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+                .await
+            {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });
@@ -195,8 +217,16 @@ fn redirect(req: &Request, https_port: u16) -> Response {
     let Some(host) = host else {
         return (StatusCode::BAD_REQUEST, "missing Host header\n").into_response();
     };
-    let authority = if https_port == 443 { host } else { format!("{host}:{https_port}") };
-    let path = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let authority = if https_port == 443 {
+        host
+    } else {
+        format!("{host}:{https_port}")
+    };
+    let path = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
     match format!("https://{authority}{path}").parse::<Uri>() {
         Ok(uri) => Redirect::permanent(&uri.to_string()).into_response(),
         Err(_) => (StatusCode::BAD_REQUEST, "bad request\n").into_response(),
@@ -209,12 +239,26 @@ mod tests {
 
     #[test]
     fn redirect_keeps_path_and_changes_scheme() {
-        let req = Request::builder().uri("/c/mugs?x=1").header("host", "shop.example:8080").body(Body::empty()).unwrap();
+        let req = Request::builder()
+            .uri("/c/mugs?x=1")
+            .header("host", "shop.example:8080")
+            .body(Body::empty())
+            .unwrap();
         let res = redirect(&req, 8443);
         assert_eq!(res.status(), StatusCode::PERMANENT_REDIRECT);
-        assert_eq!(res.headers()["location"], "https://shop.example:8443/c/mugs?x=1");
-        let req = Request::builder().uri("/").header("host", "shop.example").body(Body::empty()).unwrap();
-        assert_eq!(redirect(&req, 443).headers()["location"], "https://shop.example/");
+        assert_eq!(
+            res.headers()["location"],
+            "https://shop.example:8443/c/mugs?x=1"
+        );
+        let req = Request::builder()
+            .uri("/")
+            .header("host", "shop.example")
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            redirect(&req, 443).headers()["location"],
+            "https://shop.example/"
+        );
         let req = Request::builder().uri("/").body(Body::empty()).unwrap();
         assert_eq!(redirect(&req, 443).status(), StatusCode::BAD_REQUEST);
     }

@@ -30,7 +30,10 @@ pub enum TlsError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TlsError + '_ {
-    move |source| TlsError::Io { path: path.display().to_string(), source }
+    move |source| TlsError::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// The crypto provider every TLS config here uses.
@@ -39,13 +42,19 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 }
 
 /// Read a certificate chain and private key from PEM files.
-pub fn load_pem(cert: &Path, key: &Path) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+pub fn load_pem(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
     let cert_bytes = std::fs::read(cert).map_err(io_err(cert))?;
     let chain = rustls_pemfile::certs(&mut cert_bytes.as_slice())
         .collect::<Result<Vec<_>, _>>()
         .map_err(io_err(cert))?;
     if chain.is_empty() {
-        return Err(TlsError::Pem(format!("{}: no certificate found", cert.display())));
+        return Err(TlsError::Pem(format!(
+            "{}: no certificate found",
+            cert.display()
+        )));
     }
     let key_bytes = std::fs::read(key).map_err(io_err(key))?;
     let key_der = rustls_pemfile::private_key(&mut key_bytes.as_slice())
@@ -55,7 +64,10 @@ pub fn load_pem(cert: &Path, key: &Path) -> Result<(Vec<CertificateDer<'static>>
 }
 
 /// A server config for a fixed certificate: TLS 1.2 + 1.3, ALPN h2 and http/1.1.
-pub fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let mut cfg = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_no_client_auth()
@@ -66,7 +78,10 @@ pub fn server_config(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'st
 
 /// Paths of the self-signed certificate kept in the data dir.
 pub fn self_signed_paths(dir: &Path) -> (PathBuf, PathBuf) {
-    (dir.join("tls/self-signed.crt"), dir.join("tls/self-signed.key"))
+    (
+        dir.join("tls/self-signed.crt"),
+        dir.join("tls/self-signed.key"),
+    )
 }
 
 /// Load the self-signed certificate from `dir/tls`, creating (or renewing, when it has less
@@ -83,7 +98,9 @@ pub fn self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), T
     let tls_dir = dir.join("tls");
     std::fs::create_dir_all(&tls_dir).map_err(io_err(&tls_dir))?;
     let mut params = rcgen::CertificateParams::new(names.to_vec())?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, "storefort self-signed");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "storefort self-signed");
     let now = time_now();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(365);
@@ -108,7 +125,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
 }
 
 fn time_now() -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp(now_secs()).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    time::OffsetDateTime::from_unix_timestamp(now_secs())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Seconds since the Unix epoch.
@@ -145,7 +163,8 @@ pub fn cert_info(pem: &[u8]) -> Result<CertInfo, TlsError> {
         .next()
         .ok_or_else(|| TlsError::Pem("no certificate in PEM".into()))?
         .map_err(|e| TlsError::Pem(e.to_string()))?;
-    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| TlsError::Pem(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref())
+        .map_err(|e| TlsError::Pem(e.to_string()))?;
     let names = cert
         .subject_alternative_name()
         .ok()
@@ -184,14 +203,24 @@ mod tests {
         assert_eq!(info.names, names);
         assert!((360..=366).contains(&info.days_left(now_secs())));
         self_signed(dir.path(), &names).unwrap();
-        assert_eq!(std::fs::read(&cert).unwrap(), first, "reused, not regenerated");
+        assert_eq!(
+            std::fs::read(&cert).unwrap(),
+            first,
+            "reused, not regenerated"
+        );
         let (chain, k) = load_pem(&cert, &key).unwrap();
         assert!(server_config(chain, k).is_ok());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
-        assert!(matches!(load_pem(&key, &key), Err(TlsError::Pem(_))), "a key is not a certificate");
+        assert!(
+            matches!(load_pem(&key, &key), Err(TlsError::Pem(_))),
+            "a key is not a certificate"
+        );
     }
 }

@@ -13,28 +13,44 @@ use crate::AppState;
 
 /// All categories in menu order.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "catalog", responses((status = 200, body = Vec<Category>)))]
-pub async fn categories(_p: Principal, State(s): State<AppState>) -> ApiResult<Json<Vec<Category>>> {
+pub async fn categories(
+    _p: Principal,
+    State(s): State<AppState>,
+) -> ApiResult<Json<Vec<Category>>> {
     Ok(Json(s.db.categories().await?))
 }
 
 /// Create a category.
 #[utoipa::path(post, path = "/api/v1/categories", tag = "catalog", request_body = CategoryInput,
     responses((status = 201, body = Category), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_category(_p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson<CategoryInput>) -> ApiResult<(StatusCode, Json<Category>)> {
+pub async fn create_category(
+    _p: Principal,
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<CategoryInput>,
+) -> ApiResult<(StatusCode, Json<Category>)> {
     Ok((StatusCode::CREATED, Json(s.db.create_category(i).await?)))
 }
 
 /// One category.
 #[utoipa::path(get, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Category), (status = 404, body = ErrorBody)))]
-pub async fn category(_p: Principal, State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Category>> {
+pub async fn category(
+    _p: Principal,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Category>> {
     Ok(Json(s.db.category(&id).await?))
 }
 
 /// Replace a category's name, slug and position.
 #[utoipa::path(put, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = String, Path)), request_body = CategoryInput,
     responses((status = 200, body = Category), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn update_category(_p: Principal, State(s): State<AppState>, Path(id): Path<String>, ApiJson(i): ApiJson<CategoryInput>) -> ApiResult<Json<Category>> {
+pub async fn update_category(
+    _p: Principal,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(i): ApiJson<CategoryInput>,
+) -> ApiResult<Json<Category>> {
     Ok(Json(s.db.update_category(&id, i).await?))
 }
 
@@ -47,26 +63,41 @@ pub async fn locations(_p: Principal, State(s): State<AppState>) -> ApiResult<Js
 /// Create a stock location.
 #[utoipa::path(post, path = "/api/v1/locations", tag = "stock", request_body = LocationInput,
     responses((status = 201, body = Location), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_location(_p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson<LocationInput>) -> ApiResult<(StatusCode, Json<Location>)> {
+pub async fn create_location(
+    _p: Principal,
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<LocationInput>,
+) -> ApiResult<(StatusCode, Json<Location>)> {
     Ok((StatusCode::CREATED, Json(s.db.create_location(i).await?)))
 }
 
 /// One location.
 #[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "stock", params(("id" = String, Path)),
     responses((status = 200, body = Location), (status = 404, body = ErrorBody)))]
-pub async fn location(_p: Principal, State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Location>> {
+pub async fn location(
+    _p: Principal,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Location>> {
     Ok(Json(s.db.location(&id).await?))
 }
 
 /// All tax classes.
 #[utoipa::path(get, path = "/api/v1/tax-classes", tag = "catalog", responses((status = 200, body = Vec<TaxClass>)))]
-pub async fn tax_classes(_p: Principal, State(s): State<AppState>) -> ApiResult<Json<Vec<TaxClass>>> {
+pub async fn tax_classes(
+    _p: Principal,
+    State(s): State<AppState>,
+) -> ApiResult<Json<Vec<TaxClass>>> {
     Ok(Json(s.db.tax_classes().await?))
 }
 
 /// Create a tax class.
 #[utoipa::path(post, path = "/api/v1/tax-classes", tag = "catalog", request_body = TaxClassInput,
     responses((status = 201, body = TaxClass), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create_tax_class(_p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson<TaxClassInput>) -> ApiResult<(StatusCode, Json<TaxClass>)> {
+pub async fn create_tax_class(
+    _p: Principal,
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<TaxClassInput>,
+) -> ApiResult<(StatusCode, Json<TaxClass>)> {
     Ok((StatusCode::CREATED, Json(s.db.create_tax_class(i).await?)))
 }

@@ -41,7 +41,11 @@ pub async fn list(p: Principal, State(s): State<AppState>) -> ApiResult<Json<Vec
 /// Create an API key.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "access", request_body = KeyInput,
     responses((status = 201, body = CreatedKey), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn create(p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson<KeyInput>) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
+pub async fn create(
+    p: Principal,
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<KeyInput>,
+) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     let owner = p.require_owner()?;
     let (key, record) = crate::auth::create_api_key(&s, &i.name, &i.scope, owner).await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { key, record })))
@@ -50,7 +54,11 @@ pub async fn create(p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson
 /// Revoke an API key; its next request is refused.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn revoke(p: Principal, State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn revoke(
+    p: Principal,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     p.require_owner()?;
     s.db.revoke_api_key(&id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -16,27 +16,49 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/openapi.json", get(crate::openapi::document))
         .route("/products", get(products::list).post(products::create))
-        .route("/products/{id}", get(products::get_one).patch(products::update))
+        .route(
+            "/products/{id}",
+            get(products::get_one).patch(products::update),
+        )
         .route("/products/{id}/archive", post(products::archive))
         .route("/products/{id}/variants", post(products::add_variant))
         .route("/variants/by-code/{code}", get(products::variant_by_code))
-        .route("/variants/{id}", get(products::variant).patch(products::update_variant))
+        .route(
+            "/variants/{id}",
+            get(products::variant).patch(products::update_variant),
+        )
         .route("/variants/{id}/archive", post(products::archive_variant))
         .route("/variants/{id}/stock", get(stock::levels))
         .route("/variants/{id}/movements", get(stock::movements))
         .route("/stock/adjust", post(stock::adjust))
         .route("/stock/transfer", post(stock::transfer))
         .route("/stock/count", post(stock::count))
-        .route("/categories", get(catalog::categories).post(catalog::create_category))
-        .route("/categories/{id}", get(catalog::category).put(catalog::update_category))
-        .route("/locations", get(catalog::locations).post(catalog::create_location))
+        .route(
+            "/categories",
+            get(catalog::categories).post(catalog::create_category),
+        )
+        .route(
+            "/categories/{id}",
+            get(catalog::category).put(catalog::update_category),
+        )
+        .route(
+            "/locations",
+            get(catalog::locations).post(catalog::create_location),
+        )
         .route("/locations/{id}", get(catalog::location))
-        .route("/tax-classes", get(catalog::tax_classes).post(catalog::create_tax_class))
+        .route(
+            "/tax-classes",
+            get(catalog::tax_classes).post(catalog::create_tax_class),
+        )
         .route("/api-keys", get(keys::list).post(keys::create))
         .route("/api-keys/{id}", delete(keys::revoke))
         .fallback(not_found)
 }
 
 async fn not_found() -> crate::error::ApiError {
-    crate::error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such API endpoint")
+    crate::error::ApiError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "not_found",
+        "no such API endpoint",
+    )
 }

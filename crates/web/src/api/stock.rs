@@ -85,42 +85,83 @@ pub struct LedgerParams {
 /// Stock of a variant at every location.
 #[utoipa::path(get, path = "/api/v1/variants/{id}/stock", tag = "stock", params(("id" = String, Path)),
     responses((status = 200, body = Vec<StockLevel>), (status = 404, body = ErrorBody)))]
-pub async fn levels(_p: Principal, State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Vec<StockLevel>>> {
+pub async fn levels(
+    _p: Principal,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<StockLevel>>> {
     Ok(Json(s.db.stock_levels(&id).await?))
 }
 
 /// The stock ledger of a variant, newest first.
 #[utoipa::path(get, path = "/api/v1/variants/{id}/movements", tag = "stock", params(("id" = String, Path), LedgerParams),
     responses((status = 200, body = Page<Movement>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn movements(_p: Principal, State(s): State<AppState>, Path(id): Path<String>, ApiQuery(q): ApiQuery<LedgerParams>) -> ApiResult<Json<Page<Movement>>> {
-    Ok(Json(s.db.movements(&id, q.cursor.as_deref(), q.limit.unwrap_or(50)).await?))
+pub async fn movements(
+    _p: Principal,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LedgerParams>,
+) -> ApiResult<Json<Page<Movement>>> {
+    Ok(Json(
+        s.db.movements(&id, q.cursor.as_deref(), q.limit.unwrap_or(50))
+            .await?,
+    ))
 }
 
 /// Adjust stock with a reason. Refused (422, field `quantity`) if it would go below zero
 /// without backorders.
 #[utoipa::path(post, path = "/api/v1/stock/adjust", tag = "stock", request_body = AdjustInput,
     responses((status = 200, body = Movement), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn adjust(p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson<AdjustInput>) -> ApiResult<Json<Movement>> {
+pub async fn adjust(
+    p: Principal,
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<AdjustInput>,
+) -> ApiResult<Json<Movement>> {
     let actor = p.actor();
-    let c = Change { variant_id: &i.variant_id, location_id: &i.location_id, note: &i.note, actor: &actor };
+    let c = Change {
+        variant_id: &i.variant_id,
+        location_id: &i.location_id,
+        note: &i.note,
+        actor: &actor,
+    };
     Ok(Json(s.db.adjust_stock(&c, i.delta, i.reason).await?))
 }
 
 /// Transfer stock between locations.
 #[utoipa::path(post, path = "/api/v1/stock/transfer", tag = "stock", request_body = TransferInput,
     responses((status = 200, body = TransferResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn transfer(p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson<TransferInput>) -> ApiResult<Json<TransferResult>> {
+pub async fn transfer(
+    p: Principal,
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<TransferInput>,
+) -> ApiResult<Json<TransferResult>> {
     let actor = p.actor();
-    let c = Change { variant_id: &i.variant_id, location_id: &i.from_location_id, note: &i.note, actor: &actor };
-    let (out, into) = s.db.transfer_stock(&c, &i.to_location_id, i.quantity).await?;
+    let c = Change {
+        variant_id: &i.variant_id,
+        location_id: &i.from_location_id,
+        note: &i.note,
+        actor: &actor,
+    };
+    let (out, into) =
+        s.db.transfer_stock(&c, &i.to_location_id, i.quantity)
+            .await?;
     Ok(Json(TransferResult { out, into }))
 }
 
 /// Record a stock count; the ledger keeps the difference.
 #[utoipa::path(post, path = "/api/v1/stock/count", tag = "stock", request_body = CountInput,
     responses((status = 200, body = Movement), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn count(p: Principal, State(s): State<AppState>, ApiJson(i): ApiJson<CountInput>) -> ApiResult<Json<Movement>> {
+pub async fn count(
+    p: Principal,
+    State(s): State<AppState>,
+    ApiJson(i): ApiJson<CountInput>,
+) -> ApiResult<Json<Movement>> {
     let actor = p.actor();
-    let c = Change { variant_id: &i.variant_id, location_id: &i.location_id, note: &i.note, actor: &actor };
+    let c = Change {
+        variant_id: &i.variant_id,
+        location_id: &i.location_id,
+        note: &i.note,
+        actor: &actor,
+    };
     Ok(Json(s.db.count_stock(&c, i.counted).await?))
 }
