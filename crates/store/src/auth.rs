@@ -288,8 +288,13 @@ impl Db {
             .ok_or_else(|| StoreError::not_found("api key", id))
     }
 
-    /// A live (not revoked) key by its hash.
+    /// A live (not revoked) key by its hash. Lookups are cached briefly (see [`crate::cache`]);
+    /// revoking a key through this process drops the cache at once.
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
+        if let Some(hit) = self.keys.get(key_hash) {
+            return Ok((*hit).clone());
+        }
+        let version = self.keys.version();
         let row = sqlx::query(
             "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
              WHERE key_hash = $1 AND revoked_at IS NULL",
@@ -297,7 +302,13 @@ impl Db {
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.as_ref().map(api_key).transpose()?)
+        let key = row.as_ref().map(api_key).transpose()?;
+        self.keys.put(
+            key_hash.to_string(),
+            version,
+            std::sync::Arc::new(key.clone()),
+        );
+        Ok(key)
     }
 
     /// Record that a key was used (callers throttle this).
@@ -328,6 +339,7 @@ impl Db {
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
+        self.keys.invalidate();
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("api key", id));
         }

@@ -81,6 +81,11 @@ pub struct Db {
     pub backend: Backend,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Recent product listings (dropped on any catalog or stock write).
+    pub(crate) listings:
+        crate::cache::Shared<storefort_core::model::Page<storefort_core::model::Product>>,
+    /// Recent API-key lookups (dropped when a key is revoked).
+    pub(crate) keys: crate::cache::Shared<Option<crate::auth::ApiKey>>,
 }
 
 /// Options for [`Db::connect_with`].
@@ -163,6 +168,8 @@ impl Db {
             pool,
             backend,
             clock,
+            listings: Default::default(),
+            keys: Default::default(),
         })
     }
 
@@ -192,6 +199,11 @@ impl Db {
             Backend::Sqlite => MIGRATE_SQLITE.iter().count(),
             Backend::Postgres => MIGRATE_POSTGRES.iter().count(),
         }
+    }
+
+    /// The catalog or stock changed: drop cached listings.
+    pub(crate) fn catalog_changed(&self) {
+        self.listings.invalidate();
     }
 
     /// Now, from the clock.

@@ -149,6 +149,7 @@ impl Db {
             insert_variant(&mut tx, &id, v, pos as i64, now).await?;
         }
         tx.commit().await?;
+        self.catalog_changed();
         self.product(&id).await
     }
 
@@ -179,8 +180,23 @@ impl Db {
         self.product(&id).await
     }
 
-    /// A page of products with their variants.
-    pub async fn list_products(&self, f: &ProductFilter) -> Result<Page<Product>, StoreError> {
+    /// A page of products with their variants, served from a short-lived cache when possible
+    /// (see [`crate::cache`]).
+    pub async fn list_products(
+        &self,
+        f: &ProductFilter,
+    ) -> Result<std::sync::Arc<Page<Product>>, StoreError> {
+        let key = format!("{f:?}");
+        if let Some(hit) = self.listings.get(&key) {
+            return Ok(hit);
+        }
+        let version = self.listings.version();
+        let page = std::sync::Arc::new(self.list_products_uncached(f).await?);
+        self.listings.put(key, version, page.clone());
+        Ok(page)
+    }
+
+    async fn list_products_uncached(&self, f: &ProductFilter) -> Result<Page<Product>, StoreError> {
         if !(1..=MAX_LIMIT).contains(&f.limit) {
             return Err(ValidationError::new(
                 "limit",
@@ -291,6 +307,7 @@ impl Db {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        self.catalog_changed();
         self.product(id).await
     }
 
@@ -318,6 +335,7 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         let id = insert_variant(&mut tx, product_id, &v, p.variants.len() as i64, now).await?;
         tx.commit().await?;
+        self.catalog_changed();
         self.variant(&id).await
     }
 
@@ -366,6 +384,7 @@ impl Db {
         .bind(id)
         .execute(&self.pool)
         .await?;
+        self.catalog_changed();
         self.variant(id).await
     }
 
@@ -377,6 +396,7 @@ impl Db {
             .bind(id)
             .execute(&self.pool)
             .await?;
+        self.catalog_changed();
         self.variant(id).await
     }
 

@@ -156,6 +156,7 @@ impl Db {
         let after = stock::apply(on_hand, delta, backorder)?;
         let m = write(&mut tx, &c, c.location_id, delta, after, reason, None, now).await?;
         tx.commit().await?;
+        self.catalog_changed();
         Ok(m)
     }
 
@@ -230,6 +231,7 @@ impl Db {
         )
         .await?;
         tx.commit().await?;
+        self.catalog_changed();
         Ok((out, inn))
     }
 
@@ -256,6 +258,7 @@ impl Db {
         )
         .await?;
         tx.commit().await?;
+        self.catalog_changed();
         Ok(m)
     }
 

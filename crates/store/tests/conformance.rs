@@ -243,12 +243,42 @@ async fn listing_paginates_filters_and_searches() {
                 .await
                 .unwrap();
             seen.extend(page.items.iter().map(|p| p.name.clone()));
-            match page.next_cursor {
+            match page.next_cursor.clone() {
                 Some(c) => cursor = Some(c),
                 None => break,
             }
         }
         assert_eq!(seen.len(), 25, "{}", t.name);
+        let f = ProductFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        let before = db.list_products(&f).await.unwrap();
+        db.create_product(ProductInput {
+            name: "Fresh".into(),
+            variants: vec![variant("FRESH", None, 1)],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let after = db.list_products(&f).await.unwrap();
+        assert_eq!(
+            after.items.len(),
+            before.items.len() + 1,
+            "a write drops cached listings ({})",
+            t.name
+        );
+        let v = after.items.last().unwrap().variants[0].id.0.clone();
+        let loc = location(db, "Cache check").await;
+        db.adjust_stock(&change(&v, &loc), 3, Reason::Received)
+            .await
+            .unwrap();
+        let again = db.list_products(&f).await.unwrap();
+        assert_eq!(
+            again.items.last().unwrap().variants[0].available,
+            3,
+            "stock changes show at once"
+        );
         let mut sorted = seen.clone();
         sorted.sort();
         assert_eq!(seen, sorted, "creation order");

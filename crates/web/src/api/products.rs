@@ -39,7 +39,7 @@ pub async fn list(
     _p: Principal,
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ListParams>,
-) -> ApiResult<Json<Page<Product>>> {
+) -> ApiResult<Json<std::sync::Arc<Page<Product>>>> {
     let f = ProductFilter {
         category_id: q.category_id,
         status: q.status,

@@ -118,7 +118,7 @@ pub async fn list(
             available: p.available(),
         })
         .collect();
-    let next_url = list.next_cursor.map(|c| {
+    let next_url = list.next_cursor.clone().map(|c| {
         url_with(
             "/admin/products",
             &[("q", &q), ("status", &status), ("cursor", &c)],

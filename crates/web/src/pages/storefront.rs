@@ -161,6 +161,7 @@ pub async fn category(
         .await?;
     let next_url = list
         .next_cursor
+        .clone()
         .map(|c| url_with(&format!("/c/{}", seg(&cat.slug)), &[("cursor", &c)]));
     ok(&CategoryPage {
         shop: shop(&state, &cat.slug, "").await?,
@@ -236,6 +237,7 @@ pub async fn search(
         .await?;
     let next_url = list
         .next_cursor
+        .clone()
         .map(|c| url_with("/search", &[("q", &q), ("cursor", &c)]));
     let cards = list.items.iter().map(|p| card(&state, p)).collect();
     ok(&SearchPage {
