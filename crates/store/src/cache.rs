@@ -13,10 +13,13 @@ pub const TTL: Duration = Duration::from_secs(1);
 /// Entries kept before the cache is emptied (bounds memory against varied queries).
 const MAX_ENTRIES: usize = 4096;
 
+/// A cached value with the version it was computed at and when.
+type Entry<T> = (u64, Instant, Arc<T>);
+
 /// A versioned map of recent results.
 pub struct Cache<T> {
     version: AtomicU64,
-    entries: Mutex<HashMap<String, (u64, Instant, Arc<T>)>>,
+    entries: Mutex<HashMap<String, Entry<T>>>,
 }
 
 impl<T> std::fmt::Debug for Cache<T> {
