@@ -13,6 +13,9 @@ pub const SESSION_IDLE_MS: i64 = 15 * 60 * 1000;
 /// Admin sessions end this long after login, whatever happens (12 hours).
 pub const SESSION_ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
 
+/// How precisely an API key's `last_used_at` is kept (one minute).
+const KEY_USE_PRECISION_MS: i64 = 60_000;
+
 /// A staff member.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -289,7 +292,8 @@ impl Db {
     }
 
     /// A live (not revoked) key by its hash. Lookups are cached briefly (see [`crate::cache`]);
-    /// revoking a key through this process drops the cache at once.
+    /// revoking a key through this process drops the cache at once. `last_used_at` is recorded
+    /// on the uncached path only, at most once a minute, so busy integrations cause no writes.
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
         if let Some(hit) = self.keys.get(key_hash) {
             return Ok((*hit).clone());
@@ -302,23 +306,26 @@ impl Db {
         .bind(key_hash)
         .fetch_optional(&self.pool)
         .await?;
-        let key = row.as_ref().map(api_key).transpose()?;
+        let mut key = row.as_ref().map(api_key).transpose()?;
+        if let Some(k) = key.as_mut() {
+            let now = self.now();
+            if k.last_used_at
+                .is_none_or(|t| now - t >= KEY_USE_PRECISION_MS)
+            {
+                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(k.id.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                k.last_used_at = Some(now);
+            }
+        }
         self.keys.put(
             key_hash.to_string(),
             version,
             std::sync::Arc::new(key.clone()),
         );
         Ok(key)
-    }
-
-    /// Record that a key was used (callers throttle this).
-    pub async fn mark_api_key_used(&self, id: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(self.now())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     /// All keys, newest first.

@@ -12,7 +12,7 @@ use storefort_core::catalog::{
 use storefort_core::stock::Reason;
 use storefort_store::products::ProductFilter;
 use storefort_store::stock::Change;
-use storefort_store::{Db, ManualClock, StoreError};
+use storefort_store::{Clock, Db, ManualClock, StoreError};
 
 fn variant(sku: &str, barcode: Option<&str>, price: i64) -> VariantInput {
     VariantInput {
@@ -524,7 +524,15 @@ async fn sessions_expire_and_keys_revoke() {
             .create_api_key("ERP", "sf_abc", "khash", "read", u.id.as_str())
             .await
             .unwrap();
+        assert_eq!(k.last_used_at, None);
         assert!(db.api_key_by_hash("khash").await.unwrap().is_some());
+        let listed = db.api_keys().await.unwrap();
+        assert_eq!(
+            listed[0].last_used_at,
+            Some(clock.now_ms()),
+            "use is recorded ({})",
+            t.name
+        );
         db.revoke_api_key(k.id.as_str()).await.unwrap();
         assert!(db.api_key_by_hash("khash").await.unwrap().is_none());
         assert!(db
