@@ -6,6 +6,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Redirect, Response};
 use storefort_crypto::{password, token};
 use storefort_store::auth::{ApiKey, Session, User};
+use storefort_store::Db;
 
 use crate::error::ApiError;
 use crate::middleware::ClientInfo;
@@ -238,17 +239,16 @@ pub async fn logout(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue
     ))
 }
 
-/// Make a new API key: returns the key (show it once) and its record.
+/// Make a new API key for `owner`: returns the key (show it once) and its record.
 pub async fn create_api_key(
-    state: &AppState,
+    db: &Db,
     name: &str,
     scope: &str,
     owner: &User,
 ) -> Result<(String, ApiKey), ApiError> {
     let key = format!("{API_KEY_PREFIX}{}", token::random_token());
     let prefix: String = key.chars().take(10).collect();
-    let rec = state
-        .db
+    let rec = db
         .create_api_key(
             name,
             &prefix,

@@ -3,7 +3,6 @@
 
 use sqlx::{Any, Transaction};
 use storefort_core::catalog::{CategoryInput, LocationInput, LocationKind};
-use storefort_crypto::{password, token};
 use storefort_store::db::new_id;
 use storefort_store::Db;
 
@@ -169,31 +168,14 @@ pub async fn seed(db: &Db, n: usize) -> CliResult<Seeded> {
     .await?;
     tx.commit().await?;
 
-    // The owner never signs in; the password only has to be a real argon2id hash.
-    let hash = tokio::task::spawn_blocking(|| password::hash(&token::random_token())).await??;
+    // The owner never signs in; the generated password is thrown away with the shop.
+    let owner_email = "bench-owner@storefort.test";
+    crate::setup::create_owner(db, owner_email, "Bench Owner", "storefort bench").await?;
     let owner = db
-        .create_user(
-            "bench-owner@storefort.test",
-            "Bench Owner",
-            "owner",
-            &hash,
-            4,
-        )
-        .await?;
-    let api_key = format!(
-        "{}{}",
-        storefort_web::auth::API_KEY_PREFIX,
-        token::random_token()
-    );
-    let prefix: String = api_key.chars().take(10).collect();
-    db.create_api_key(
-        "bench",
-        &prefix,
-        &token::hash_token(&api_key),
-        "read",
-        owner.id.as_str(),
-    )
-    .await?;
+        .user_by_email(owner_email)
+        .await?
+        .ok_or("the bench owner was not created")?;
+    let (api_key, _) = storefort_web::auth::create_api_key(db, "bench", "read", &owner).await?;
     Ok(Seeded {
         category_slugs: categories.into_iter().map(|c| c.slug).collect(),
         api_key,

@@ -47,7 +47,7 @@ pub async fn create(
     ApiJson(i): ApiJson<KeyInput>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
     let owner = p.require_owner()?;
-    let (key, record) = crate::auth::create_api_key(&s, &i.name, &i.scope, owner).await?;
+    let (key, record) = crate::auth::create_api_key(&s.db, &i.name, &i.scope, owner).await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { key, record })))
 }
 

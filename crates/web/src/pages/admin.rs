@@ -51,6 +51,11 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// The product edit page, with a `done` notice (`saved`, `variant-added`, ...).
+pub fn product_url(id: &str, done: &str) -> String {
+    format!("/admin/products/{}?done={done}", super::render::seg(id))
+}
+
 /// Only an `/admin` path is an acceptable place to return to after signing in.
 pub fn safe_next(next: &str) -> &str {
     let ok = (next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?"))

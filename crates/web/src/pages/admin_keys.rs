@@ -109,7 +109,7 @@ pub async fn create(
     let f = checked_form(&s, &body)?;
     owner_only(&s)?;
     let (name, scope) = (f.get("name").to_string(), f.text("scope"));
-    match crate::auth::create_api_key(&state, &name, &scope, &s.0.user).await {
+    match crate::auth::create_api_key(&state.db, &name, &scope, &s.0.user).await {
         Ok((key, rec)) => ok(&CreatedPage {
             admin: AdminChrome::new(&state, &s, "keys"),
             name: rec.name,

@@ -14,7 +14,7 @@ use storefort_core::ValidationError;
 use storefort_store::products::ProductFilter;
 use storefort_store::StoreError;
 
-use super::admin::{checked_form, see_other, AdminChrome};
+use super::admin::{checked_form, product_url, see_other, AdminChrome};
 use super::admin_variants::{variant_rows, VariantForm, VariantRow};
 use super::render::{form_error, ok, page, price_label, seg, url_with, PageError};
 use crate::auth::AdminSession;
@@ -246,10 +246,7 @@ pub async fn create(
     }
     .await;
     match result {
-        Ok(p) => Ok(see_other(&format!(
-            "/admin/products/{}?done=created",
-            seg(p.id.as_str())
-        ))),
+        Ok(p) => Ok(see_other(&product_url(p.id.as_str(), "created"))),
         Err(e) => {
             let (status, msg) = form_error(e)?;
             new_page(&state, &s, status, form, Some(msg)).await
@@ -417,10 +414,7 @@ pub async fn update(
     }
     .await;
     match result {
-        Ok(p) => Ok(see_other(&format!(
-            "/admin/products/{}?done=saved",
-            seg(p.id.as_str())
-        ))),
+        Ok(p) => Ok(see_other(&product_url(p.id.as_str(), "saved"))),
         Err(e) => {
             let (status, msg) = form_error(e)?;
             let st = EditState {
@@ -442,8 +436,5 @@ pub async fn archive(
 ) -> Result<Response, PageError> {
     checked_form(&s, &body)?;
     let p = state.db.archive_product(&id).await?;
-    Ok(see_other(&format!(
-        "/admin/products/{}?done=archived",
-        seg(p.id.as_str())
-    )))
+    Ok(see_other(&product_url(p.id.as_str(), "archived")))
 }

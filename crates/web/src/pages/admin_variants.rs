@@ -10,7 +10,7 @@ use storefort_core::catalog::{VariantInput, VariantPatch};
 use storefort_core::model::Product;
 use storefort_store::StoreError;
 
-use super::admin::{checked_form, see_other};
+use super::admin::{checked_form, product_url, see_other};
 use super::admin_products::{edit_page, EditState};
 use super::render::{form_error, seg, FormData, PageError};
 use crate::auth::AdminSession;
@@ -94,10 +94,6 @@ pub fn variant_rows(state: &AppState, p: &Product) -> Vec<VariantRow> {
             available: v.available,
         })
         .collect()
-}
-
-fn product_url(id: &str, done: &str) -> String {
-    format!("/admin/products/{}?done={done}", seg(id))
 }
 
 /// `POST /admin/products/{id}/variants`.
