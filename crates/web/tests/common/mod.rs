@@ -11,6 +11,8 @@ use storefort_core::catalog::{
     CategoryInput, LocationInput, LocationKind, ProductInput, ProductStatus, VariantInput,
 };
 use storefort_core::model::{Location, Product};
+use storefort_core::stock::Reason;
+use storefort_store::stock::Change;
 use storefort_store::Db;
 use storefort_web::{router, AppState, WebConfig};
 use tower::ServiceExt;
@@ -176,5 +178,30 @@ impl TestApp {
 
     pub async fn product_count(&self) -> i64 {
         self.db.count_products().await.unwrap()
+    }
+}
+
+/// Receive `qty` units of `variant` at the test location.
+pub async fn add_stock(t: &TestApp, variant: &str, qty: i64) {
+    let c = Change {
+        variant_id: variant,
+        location_id: t.location.id.as_str(),
+        note: "",
+        actor: "test",
+    };
+    t.db.adjust_stock(&c, qty, Reason::Received).await.unwrap();
+}
+
+/// A one-variant product with the given status.
+pub fn simple_product(name: &str, sku: &str, status: ProductStatus) -> ProductInput {
+    ProductInput {
+        name: name.into(),
+        status: Some(status),
+        variants: vec![VariantInput {
+            sku: sku.into(),
+            price_minor: 1000,
+            ..Default::default()
+        }],
+        ..Default::default()
     }
 }
