@@ -24,6 +24,78 @@ pub struct Config {
     pub shop: ShopConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Sessions, lockout, audit retention.
+    #[serde(default)]
+    pub security: SecurityConfig,
+    /// Outgoing email (password resets, staff invitations). Absent: links are shown instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<storefort_web::mail::SmtpConfig>,
+}
+
+/// Security numbers (defaults follow PCI DSS 4.0 and OWASP ASVS level 2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// Admin sessions end after this many idle minutes (15).
+    pub session_idle_minutes: i64,
+    /// Admin sessions end this many hours after sign-in (12).
+    pub session_absolute_hours: i64,
+    /// Consecutive failed sign-ins that lock an account (10).
+    pub lockout_attempts: i64,
+    /// Minutes a locked account stays locked (30).
+    pub lockout_minutes: i64,
+    /// Failed sign-ins from one address in 15 minutes before it is refused (30).
+    pub ip_login_failures: i64,
+    /// Days the audit log keeps entries (400).
+    pub audit_retention_days: i64,
+}
+
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        let p = storefort_core::access::SecurityPolicy::default();
+        Self {
+            session_idle_minutes: p.session_idle_ms / 60_000,
+            session_absolute_hours: p.session_absolute_ms / 3_600_000,
+            lockout_attempts: p.lockout_threshold,
+            lockout_minutes: p.lockout_ms / 60_000,
+            ip_login_failures: p.ip_failure_limit,
+            audit_retention_days: p.audit_retention_ms / 86_400_000,
+        }
+    }
+}
+
+impl SecurityConfig {
+    /// The policy these settings describe.
+    pub fn policy(&self) -> storefort_core::access::SecurityPolicy {
+        storefort_core::access::SecurityPolicy {
+            session_idle_ms: self.session_idle_minutes * 60_000,
+            session_absolute_ms: self.session_absolute_hours * 3_600_000,
+            lockout_threshold: self.lockout_attempts,
+            lockout_ms: self.lockout_minutes * 60_000,
+            ip_failure_limit: self.ip_login_failures,
+            audit_retention_ms: self.audit_retention_days * 86_400_000,
+            ..Default::default()
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let checks = [
+            ("session_idle_minutes", self.session_idle_minutes, 1, 15),
+            ("session_absolute_hours", self.session_absolute_hours, 1, 24),
+            ("lockout_attempts", self.lockout_attempts, 1, 10),
+            ("lockout_minutes", self.lockout_minutes, 30, 1440),
+            ("ip_login_failures", self.ip_login_failures, 1, 1000),
+            ("audit_retention_days", self.audit_retention_days, 365, 3650),
+        ];
+        for (name, v, lo, hi) in checks {
+            if v < lo || v > hi {
+                return Err(ConfigError::Invalid(format!(
+                    "security.{name} must be between {lo} and {hi} (PCI DSS 4.0 limits), not {v}"
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Database settings.
@@ -88,6 +160,9 @@ pub struct ShopConfig {
     pub name: String,
     /// ISO 4217 currency code.
     pub currency: String,
+    /// The address customers and staff use (`https://shop.example`), for links in emails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 /// Logging.
@@ -123,11 +198,14 @@ impl Default for Config {
             shop: ShopConfig {
                 name: "My Shop".into(),
                 currency: "GBP".into(),
+                public_url: None,
             },
             log: LogConfig {
                 format: "text".into(),
                 level: "info".into(),
             },
+            security: SecurityConfig::default(),
+            smtp: None,
         }
     }
 }
@@ -183,6 +261,7 @@ impl Config {
         }
         self.http_listen()?;
         self.metrics_listen()?;
+        self.security.validate()?;
         match self.tls.mode {
             TlsMode::Files if self.tls.cert.is_none() || self.tls.key.is_none() => Err(
                 ConfigError::Invalid("tls.mode = \"files\" needs tls.cert and tls.key".into()),

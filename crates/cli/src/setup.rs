@@ -57,9 +57,14 @@ pub fn master_key(cfg: &Config) -> CliResult<MasterKey> {
     Ok(MasterKey::load(&path)?)
 }
 
-/// Connect to the configured database and apply migrations.
+/// Connect to the configured database and apply migrations, with the master key's data keys
+/// and the configured security policy.
 pub async fn open_db(cfg: &Config) -> CliResult<Db> {
-    let db = Db::connect(&cfg.database_url()).await?;
+    let key = master_key(cfg)?;
+    let db = Db::connect(&cfg.database_url())
+        .await?
+        .with_master_key(&key)
+        .with_policy(cfg.security.policy());
     let applied = db.migrate().await?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
@@ -103,6 +108,12 @@ pub fn web_config(cfg: &Config) -> CliResult<WebConfig> {
         currency: Currency::from_code(&cfg.shop.currency)?,
         https: true,
         trusted_proxies: cfg.server.trusted_proxies.clone(),
+        public_url: cfg
+            .shop
+            .public_url
+            .clone()
+            .unwrap_or_else(|| public_base(cfg.server.listen)),
+        smtp: cfg.smtp.clone(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! Everything here is deterministic so it can be tested exhaustively.
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod catalog;
 pub mod error;
 pub mod ids;

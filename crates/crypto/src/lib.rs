@@ -1,10 +1,14 @@
 //! storefort's key material and hashing: the master key file, random tokens and their hashes,
-//! staff password hashing (argon2id) and the staff password policy.
+//! staff password hashing (argon2id) and the staff password policy, sealing of secrets at
+//! rest, TOTP and the audit log's hash chain.
 #![forbid(unsafe_code)]
 
+pub mod chain;
 pub mod master_key;
 pub mod password;
+pub mod seal;
 pub mod token;
+pub mod totp;
 
 /// Errors from this crate.
 #[derive(Debug, thiserror::Error)]
@@ -23,4 +27,10 @@ pub enum CryptoError {
     /// Password hashing failed (bad parameters or a corrupt stored hash).
     #[error("password hashing: {0}")]
     Hash(String),
+    /// A sealed value did not open: wrong key, changed, or moved from another row.
+    #[error("a sealed value could not be decrypted (wrong key or tampered)")]
+    Seal,
+    /// TOTP set-up failed.
+    #[error("one-time codes: {0}")]
+    Totp(String),
 }

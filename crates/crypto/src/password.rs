@@ -36,6 +36,43 @@ pub fn verify(password: &str, stored: &str) -> Result<bool, CryptoError> {
         .is_ok())
 }
 
+/// Whether a stored hash was made with other parameters than today's (or another algorithm), so
+/// it should be replaced after the next successful sign-in.
+pub fn needs_rehash(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return true;
+    };
+    let Ok(params) = Params::try_from(&parsed) else {
+        return true;
+    };
+    parsed.algorithm != argon2::ARGON2ID_IDENT
+        || params.m_cost() != MEMORY_KIB
+        || params.t_cost() != TIME_COST
+        || params.p_cost() != 1
+}
+
+/// Hex digits of a password's SHA-1 kept in the offline breached-password list. 16 hex digits
+/// (64 bits) make a false match vanishingly rare and keep the list small.
+pub const BREACHED_PREFIX_LEN: usize = 16;
+
+/// The breached-list key of a password: the first [`BREACHED_PREFIX_LEN`] hex digits of its
+/// SHA-1, uppercase, as in the Have I Been Pwned files.
+pub fn breached_prefix(password: &str) -> String {
+    use sha1::{Digest, Sha1};
+    hex::encode_upper(Sha1::digest(password.as_bytes()))[..BREACHED_PREFIX_LEN].to_string()
+}
+
+/// The breached-list key of one line of an imported list: a SHA-1 in hex, optionally followed by
+/// `:count` (the Have I Been Pwned format) or a prefix of at least 16 hex digits. `None` for a
+/// line that is none of these (blank lines and comments included).
+pub fn breached_line_prefix(line: &str) -> Option<String> {
+    let hash = line.trim().split(':').next()?.trim();
+    (hash.len() >= BREACHED_PREFIX_LEN
+        && hash.len() <= 40
+        && hash.chars().all(|c| c.is_ascii_hexdigit()))
+    .then(|| hash[..BREACHED_PREFIX_LEN].to_ascii_uppercase())
+}
+
 /// A password that fails the policy, with the reason to show the user.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -97,6 +134,39 @@ pub fn generate() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rehash_when_parameters_change() {
+        let h = hash("a perfectly fine passphrase 9").unwrap();
+        assert!(!needs_rehash(&h));
+        let weak = argon2::Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        let old = weak.hash_password(b"pw", &salt).unwrap().to_string();
+        assert!(needs_rehash(&old));
+        assert!(verify("pw", &old).unwrap(), "old hashes still verify");
+        assert!(needs_rehash("not a hash"));
+    }
+
+    #[test]
+    fn breached_prefixes() {
+        // SHA-1("password") = 5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8
+        assert_eq!(breached_prefix("password"), "5BAA61E4C9B93F3F");
+        assert_eq!(
+            breached_line_prefix("5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8:3861493").as_deref(),
+            Some("5BAA61E4C9B93F3F")
+        );
+        assert_eq!(
+            breached_line_prefix("5BAA61E4C9B93F3F").as_deref(),
+            Some("5BAA61E4C9B93F3F")
+        );
+        for bad in ["", "# comment", "5BAA61", "zzzz61e4c9b93f3f06", "password"] {
+            assert_eq!(breached_line_prefix(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn hash_and_verify() {

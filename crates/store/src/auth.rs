@@ -1,20 +1,20 @@
-//! Staff users, server-side sessions and integration API keys. Tokens are stored only as hashes.
+//! Staff users and their server-side sessions: sign-in bookkeeping (failures, lockout, last
+//! use), password changes with history, and session stages (password given, second factor
+//! given). Session tokens are stored only as hashes.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
-use storefort_core::ids::{ApiKeyId, UserId};
+use storefort_core::access::Role;
+use storefort_core::ids::UserId;
 use storefort_core::{text, ValidationError};
+
+pub use crate::keys::ApiKey;
 
 use crate::db::{flag, new_id};
 use crate::{Db, StoreError};
 
-/// Admin sessions end after this long without a request (15 minutes).
-pub const SESSION_IDLE_MS: i64 = 15 * 60 * 1000;
-/// Admin sessions end this long after login, whatever happens (12 hours).
-pub const SESSION_ABSOLUTE_MS: i64 = 12 * 60 * 60 * 1000;
-
-/// How precisely an API key's `last_used_at` is kept (one minute).
-const KEY_USE_PRECISION_MS: i64 = 60_000;
+/// How many earlier passwords a new one may not repeat (PCI DSS 8.3.7: the last 4).
+pub const PASSWORD_HISTORY: i64 = 4;
 
 /// A staff member.
 #[derive(Debug, Clone)]
@@ -33,6 +33,50 @@ pub struct User {
     pub password_score: i64,
     /// Cannot log in.
     pub disabled: bool,
+    /// Consecutive failed sign-ins.
+    pub failed_logins: i64,
+    /// Locked until this time (UTC ms), if locked.
+    pub locked_until: Option<i64>,
+    /// When the password was last set (UTC ms).
+    pub password_changed_at: i64,
+    /// Must choose a new password before doing anything else.
+    pub must_change_password: bool,
+    /// Last successful sign-in (UTC ms).
+    pub last_login_at: Option<i64>,
+    /// TOTP is set up.
+    pub mfa_enabled: bool,
+    /// Created (UTC ms).
+    pub created_at: i64,
+}
+
+impl User {
+    /// The role as a type (an unknown stored role counts as cashier, the least powerful).
+    pub fn role(&self) -> Role {
+        Role::parse(&self.role).unwrap_or(Role::Cashier)
+    }
+
+    /// Locked at `now`?
+    pub fn is_locked(&self, now: i64) -> bool {
+        self.locked_until.is_some_and(|t| t > now)
+    }
+}
+
+/// How far a session has got through sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Password given; the second factor is still owed.
+    Mfa,
+    /// Fully signed in.
+    Full,
+}
+
+impl Stage {
+    fn as_str(self) -> &'static str {
+        match self {
+            Stage::Mfa => "mfa",
+            Stage::Full => "full",
+        }
+    }
 }
 
 /// A live session, found by its token.
@@ -46,31 +90,40 @@ pub struct Session {
     pub csrf_token: String,
     /// When it ends regardless of activity.
     pub expires_at: i64,
+    /// Sign-in stage.
+    pub stage: Stage,
+    /// When the password was last typed in this session (UTC ms).
+    pub reauth_at: i64,
 }
 
-/// An integration's API key (never the key itself).
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
-pub struct ApiKey {
-    /// ID.
-    pub id: ApiKeyId,
-    /// What it is for.
-    pub name: String,
-    /// First characters of the key, to recognise it.
-    pub prefix: String,
-    /// `read` or `write`.
-    pub scope: String,
-    /// Created, UTC ms.
+/// A session as listed to its owner (no tokens).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionInfo {
+    /// Session ID.
+    pub id: String,
+    /// Whose.
+    pub user_id: String,
+    /// Started (UTC ms).
     pub created_at: i64,
-    /// Last used, UTC ms.
-    pub last_used_at: Option<i64>,
-    /// Revoked, UTC ms.
-    pub revoked_at: Option<i64>,
+    /// Last request (UTC ms, to the minute).
+    pub last_seen_at: i64,
+    /// Ends at the latest (UTC ms).
+    pub expires_at: i64,
+    /// Client IP at sign-in.
+    pub ip: String,
+    /// Browser at sign-in.
+    pub user_agent: String,
 }
 
-const USER_COLS: &str =
-    "u.id, u.email, u.name, u.role, u.password_hash, u.password_score, u.disabled";
+const USER_COLS: &str = "u.id, u.email, u.name, u.role, u.password_hash, u.password_score, \
+     u.disabled, u.failed_logins, u.locked_until, u.password_changed_at, u.must_change_password, \
+     u.last_login_at, u.totp_secret IS NOT NULL AS mfa_on, u.created_at";
 
 fn user(r: &AnyRow) -> Result<User, sqlx::Error> {
+    // `IS NOT NULL` comes back as a boolean on PostgreSQL and an integer on SQLite.
+    let mfa = r
+        .try_get::<bool, _>("mfa_on")
+        .or_else(|_| r.try_get::<i64, _>("mfa_on").map(|v| v != 0))?;
     Ok(User {
         id: UserId(r.try_get("id")?),
         email: r.try_get("email")?,
@@ -79,18 +132,25 @@ fn user(r: &AnyRow) -> Result<User, sqlx::Error> {
         password_hash: r.try_get("password_hash")?,
         password_score: r.try_get("password_score")?,
         disabled: flag(r, "disabled")?,
+        failed_logins: r.try_get("failed_logins")?,
+        locked_until: r.try_get("locked_until")?,
+        password_changed_at: r.try_get("password_changed_at")?,
+        must_change_password: flag(r, "must_change_password")?,
+        last_login_at: r.try_get("last_login_at")?,
+        mfa_enabled: mfa,
+        created_at: r.try_get("created_at")?,
     })
 }
 
-fn api_key(r: &AnyRow) -> Result<ApiKey, sqlx::Error> {
-    Ok(ApiKey {
-        id: ApiKeyId(r.try_get("id")?),
-        name: r.try_get("name")?,
-        prefix: r.try_get("prefix")?,
-        scope: r.try_get("scope")?,
+fn session_info(r: &AnyRow) -> Result<SessionInfo, sqlx::Error> {
+    Ok(SessionInfo {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
         created_at: r.try_get("created_at")?,
-        last_used_at: r.try_get("last_used_at")?,
-        revoked_at: r.try_get("revoked_at")?,
+        last_seen_at: r.try_get("last_seen_at")?,
+        expires_at: r.try_get("expires_at")?,
+        ip: r.try_get("ip")?,
+        user_agent: r.try_get("user_agent")?,
     })
 }
 
@@ -108,6 +168,13 @@ pub fn normalize_email(email: &str) -> Result<String, ValidationError> {
     }
 }
 
+/// Check a role name.
+pub fn parse_role(role: &str) -> Result<Role, ValidationError> {
+    Role::parse(role).ok_or_else(|| {
+        ValidationError::new("role", "must be \"owner\", \"manager\" or \"cashier\"")
+    })
+}
+
 impl Db {
     /// Create a staff user with an already-hashed password.
     pub async fn create_user(
@@ -120,23 +187,44 @@ impl Db {
     ) -> Result<User, StoreError> {
         let email = normalize_email(email)?;
         let name = text::required("name", name, 100)?;
+        let role = parse_role(role)?;
         let id = new_id();
         let now = self.now();
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO users (id, email, name, role, password_hash, password_score, disabled, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
+            "INSERT INTO users (id, email, name, role, password_hash, password_score, disabled, \
+             created_at, updated_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7)",
         )
         .bind(&id)
         .bind(&email)
         .bind(&name)
-        .bind(role)
+        .bind(role.as_str())
         .bind(password_hash)
         .bind(i64::from(password_score))
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        self.user_by_email(&email)
-            .await?
+        sqlx::query(
+            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(&id)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.user(&id).await
+    }
+
+    /// A user by ID.
+    pub async fn user(&self, id: &str) -> Result<User, StoreError> {
+        let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(user)
+            .transpose()?
             .ok_or_else(|| StoreError::not_found("user", id))
     }
 
@@ -151,32 +239,78 @@ impl Db {
         Ok(row.as_ref().map(user).transpose()?)
     }
 
-    /// All users with a role (e.g. the owners, for `doctor`).
-    pub async fn users_with_role(&self, role: &str) -> Result<Vec<User>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLS} FROM users u WHERE u.role = $1 ORDER BY u.email"
-        ))
-        .bind(role)
-        .fetch_all(&self.pool)
-        .await?;
+    /// Every staff member, by email.
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {USER_COLS} FROM users u ORDER BY u.email"))
+            .fetch_all(&self.pool)
+            .await?;
         Ok(rows.iter().map(user).collect::<Result<_, _>>()?)
     }
 
-    /// Replace a user's password hash (and record its strength); ends all their sessions.
+    /// All users with a role (e.g. the owners, for `doctor`).
+    pub async fn users_with_role(&self, role: &str) -> Result<Vec<User>, StoreError> {
+        Ok(self
+            .users()
+            .await?
+            .into_iter()
+            .filter(|u| u.role == role)
+            .collect())
+    }
+
+    /// Replace a user's password (recording it in the history, clearing any lockout and any
+    /// "must change" flag); ends all their sessions.
     pub async fn set_password(
         &self,
         user_id: &str,
         hash: &str,
         score: u8,
     ) -> Result<(), StoreError> {
+        self.write_password(user_id, hash, score, false).await
+    }
+
+    /// Give a user a password they must replace at next sign-in (stolen device, operator
+    /// reset); ends all their sessions.
+    pub async fn set_temporary_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        score: u8,
+    ) -> Result<(), StoreError> {
+        self.write_password(user_id, hash, score, true).await
+    }
+
+    async fn write_password(
+        &self,
+        user_id: &str,
+        hash: &str,
+        score: u8,
+        must_change: bool,
+    ) -> Result<(), StoreError> {
+        let now = self.now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1, password_score = $2, updated_at = $3 WHERE id = $4")
-            .bind(hash)
-            .bind(i64::from(score))
-            .bind(self.now())
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, password_score = $2, updated_at = $3, \
+             password_changed_at = $3, must_change_password = $4, failed_logins = 0, \
+             locked_until = NULL WHERE id = $5",
+        )
+        .bind(hash)
+        .bind(i64::from(score))
+        .bind(now)
+        .bind(i64::from(must_change))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("user", user_id));
+        }
+        sqlx::query(
+            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(&mut *tx)
@@ -185,31 +319,139 @@ impl Db {
         Ok(())
     }
 
-    /// Start a session for a user; stores only the token's hash.
+    /// Replace a hash made with old parameters after a successful sign-in (same password, so
+    /// no history entry and no session changes).
+    pub async fn rehash_password(&self, user_id: &str, hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The user's last [`PASSWORD_HISTORY`] password hashes, newest first (the current one
+    /// included).
+    pub async fn password_history(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT password_hash FROM password_history WHERE user_id = $1 \
+             ORDER BY created_at DESC LIMIT {PASSWORD_HISTORY}"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Count a failed sign-in; at the policy's threshold the account locks. Returns the user
+    /// as it now stands.
+    pub async fn record_login_failure(&self, user_id: &str) -> Result<User, StoreError> {
+        let now = self.now();
+        let p = &self.policy;
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins + 1, \
+             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END \
+             WHERE id = $3",
+        )
+        .bind(p.lockout_threshold)
+        .bind(now + p.lockout_ms)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        self.user(user_id).await
+    }
+
+    /// A successful sign-in: clear failures, note the time.
+    pub async fn record_login_success(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = $1 WHERE id = $2",
+        )
+        .bind(self.now())
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Lift a lockout now (owner or operator).
+    pub async fn unlock_user(&self, user_id: &str) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("user", user_id));
+        }
+        Ok(())
+    }
+
+    /// Change a user's role.
+    pub async fn set_role(&self, user_id: &str, role: &str) -> Result<User, StoreError> {
+        let role = parse_role(role)?;
+        let done = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+            .bind(role.as_str())
+            .bind(self.now())
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("user", user_id));
+        }
+        self.user(user_id).await
+    }
+
+    /// Disable (ending every session) or re-enable an account.
+    pub async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
+            .bind(i64::from(disabled))
+            .bind(self.now())
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("user", user_id));
+        }
+        if disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Start a session for a user at `stage`; stores only the token's hash. The password was
+    /// just typed, so `reauth_at` is now.
     pub async fn create_session(
         &self,
         user_id: &str,
         token_hash: &str,
         csrf_token: &str,
+        stage: Stage,
         ip: &str,
         user_agent: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<String, StoreError> {
         let now = self.now();
+        let id = new_id();
         sqlx::query(
-            "INSERT INTO sessions (id, token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at, ip, user_agent) \
-             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8)",
+            "INSERT INTO sessions (id, token_hash, user_id, csrf_token, created_at, last_seen_at, \
+             expires_at, ip, user_agent, stage, reauth_at) \
+             VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $5)",
         )
-        .bind(new_id())
+        .bind(&id)
         .bind(token_hash)
         .bind(user_id)
         .bind(csrf_token)
         .bind(now)
-        .bind(now + SESSION_ABSOLUTE_MS)
+        .bind(now + self.policy.session_absolute_ms)
         .bind(ip)
         .bind(user_agent.chars().take(200).collect::<String>())
+        .bind(stage.as_str())
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(id)
     }
 
     /// Find a live session by token hash and mark it used. Expired or idle sessions are deleted
@@ -217,8 +459,9 @@ impl Db {
     pub async fn touch_session(&self, token_hash: &str) -> Result<Option<Session>, StoreError> {
         let now = self.now();
         let row = sqlx::query(&format!(
-            "SELECT s.id AS session_id, s.csrf_token, s.expires_at, s.last_seen_at, {USER_COLS} \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
+            "SELECT s.id AS session_id, s.csrf_token, s.expires_at, s.last_seen_at, s.stage, \
+             s.reauth_at, {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id \
+             WHERE s.token_hash = $1"
         ))
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -228,7 +471,7 @@ impl Db {
         let expires_at: i64 = row.try_get("expires_at")?;
         let last_seen: i64 = row.try_get("last_seen_at")?;
         let u = user(&row)?;
-        if now >= expires_at || now - last_seen >= SESSION_IDLE_MS || u.disabled {
+        if now >= expires_at || now - last_seen >= self.policy.session_idle_ms || u.disabled {
             self.delete_session(&id).await?;
             return Ok(None);
         }
@@ -240,12 +483,80 @@ impl Db {
                 .execute(&self.pool)
                 .await?;
         }
+        let stage: String = row.try_get("stage")?;
         Ok(Some(Session {
             id,
             user: u,
             csrf_token: row.try_get("csrf_token")?,
             expires_at,
+            stage: if stage == "full" {
+                Stage::Full
+            } else {
+                Stage::Mfa
+            },
+            reauth_at: row.try_get("reauth_at")?,
         }))
+    }
+
+    /// The second factor was given: the session is now fully signed in.
+    pub async fn complete_session(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET stage = 'full' WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The password was typed again in this session (for sensitive actions).
+    pub async fn mark_reauthenticated(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET reauth_at = $1 WHERE id = $2")
+            .bind(self.now())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// A user's live sessions, most recently used first.
+    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        let now = self.now();
+        let rows = sqlx::query(
+            "SELECT id, user_id, created_at, last_seen_at, expires_at, ip, user_agent FROM sessions \
+             WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3 ORDER BY last_seen_at DESC",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(now - self.policy.session_idle_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(session_info).collect::<Result<_, _>>()?)
+    }
+
+    /// End one of `user_id`'s sessions; `NotFound` if it is not theirs.
+    pub async fn end_session_of(&self, user_id: &str, session_id: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(session_id)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("session", session_id));
+        }
+        Ok(())
+    }
+
+    /// End all of a user's sessions, except `keep` if given. Returns how many ended.
+    pub async fn end_sessions_of(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     /// End a session.
@@ -254,102 +565,6 @@ impl Db {
             .bind(id)
             .execute(&self.pool)
             .await?;
-        Ok(())
-    }
-
-    /// Create an API key record (the caller shows the key once and keeps only `key_hash` here).
-    pub async fn create_api_key(
-        &self,
-        name: &str,
-        prefix: &str,
-        key_hash: &str,
-        scope: &str,
-        created_by: &str,
-    ) -> Result<ApiKey, StoreError> {
-        let name = text::required("name", name, 100)?;
-        if scope != "read" && scope != "write" {
-            return Err(ValidationError::new("scope", "must be \"read\" or \"write\"").into());
-        }
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO api_keys (id, name, prefix, key_hash, scope, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(&name)
-        .bind(prefix)
-        .bind(key_hash)
-        .bind(scope)
-        .bind(created_by)
-        .bind(self.now())
-        .execute(&self.pool)
-        .await?;
-        self.api_keys()
-            .await?
-            .into_iter()
-            .find(|k| k.id.0 == id)
-            .ok_or_else(|| StoreError::not_found("api key", id))
-    }
-
-    /// A live (not revoked) key by its hash. Lookups are cached briefly (see [`crate::cache`]);
-    /// revoking a key through this process drops the cache at once. `last_used_at` is recorded
-    /// on the uncached path only, at most once a minute, so busy integrations cause no writes.
-    pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-        if let Some(hit) = self.keys.get(key_hash) {
-            return Ok((*hit).clone());
-        }
-        let version = self.keys.version();
-        let row = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
-             WHERE key_hash = $1 AND revoked_at IS NULL",
-        )
-        .bind(key_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        let mut key = row.as_ref().map(api_key).transpose()?;
-        if let Some(k) = key.as_mut() {
-            let now = self.now();
-            if k.last_used_at
-                .is_none_or(|t| now - t >= KEY_USE_PRECISION_MS)
-            {
-                sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(k.id.as_str())
-                    .execute(&self.pool)
-                    .await?;
-                k.last_used_at = Some(now);
-            }
-        }
-        self.keys.put(
-            key_hash.to_string(),
-            version,
-            std::sync::Arc::new(key.clone()),
-        );
-        Ok(key)
-    }
-
-    /// All keys, newest first.
-    pub async fn api_keys(&self) -> Result<Vec<ApiKey>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys ORDER BY id DESC",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().map(api_key).collect::<Result<_, _>>()?)
-    }
-
-    /// Revoke a key; its next request is refused.
-    pub async fn revoke_api_key(&self, id: &str) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(self.now())
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-        self.keys.invalidate();
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("api key", id));
-        }
         Ok(())
     }
 }
@@ -367,5 +582,11 @@ mod tests {
         for bad in ["", "nobody", "a@b", "a b@c.de", "@x.io"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!(parse_role("manager").unwrap(), Role::Manager);
+        assert_eq!(parse_role("root").unwrap_err().field, "role");
     }
 }

@@ -8,6 +8,11 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 
+use storefort_core::access::SecurityPolicy;
+use storefort_crypto::chain::ChainKey;
+use storefort_crypto::master_key::MasterKey;
+use storefort_crypto::seal::SealKey;
+
 use crate::StoreError;
 
 /// The database engine behind a [`Db`].
@@ -86,6 +91,21 @@ pub struct Db {
         crate::cache::Shared<storefort_core::model::Page<storefort_core::model::Product>>,
     /// Recent API-key lookups (dropped when a key is revoked).
     pub(crate) keys: crate::cache::Shared<Option<crate::auth::ApiKey>>,
+    /// Session, lockout and retention numbers.
+    pub policy: Arc<SecurityPolicy>,
+    /// Keys for sealed columns and the audit chain; `None` until [`Db::with_master_key`].
+    pub(crate) secrets: Option<Arc<Secrets>>,
+    /// Serialises audit appends in this process (PostgreSQL also takes an advisory lock).
+    pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// Data keys derived from the master key.
+#[derive(Debug)]
+pub(crate) struct Secrets {
+    /// Seals TOTP seeds.
+    pub seal: SealKey,
+    /// Keys the audit log's hash chain.
+    pub chain: ChainKey,
 }
 
 /// Options for [`Db::connect_with`].
@@ -170,7 +190,30 @@ impl Db {
             clock,
             listings: Default::default(),
             keys: Default::default(),
+            policy: Arc::new(SecurityPolicy::default()),
+            secrets: None,
+            audit_lock: Default::default(),
         })
+    }
+
+    /// Derive the data keys (sealed columns, audit chain) from the shop's master key. Without
+    /// them, anything that seals a secret or writes the audit log fails with a clear error.
+    pub fn with_master_key(mut self, master: &MasterKey) -> Db {
+        self.secrets = Some(Arc::new(Secrets {
+            seal: SealKey::derive(master, "staff-secrets"),
+            chain: ChainKey::derive(master),
+        }));
+        self
+    }
+
+    /// Replace the security policy (session lifetimes, lockout, retention).
+    pub fn with_policy(mut self, policy: SecurityPolicy) -> Db {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    pub(crate) fn secrets(&self) -> Result<&Secrets, StoreError> {
+        self.secrets.as_deref().ok_or(StoreError::NoKeys)
     }
 
     /// Apply pending migrations for this engine; returns how many were applied.

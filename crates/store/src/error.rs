@@ -28,6 +28,14 @@ pub enum StoreError {
     /// Migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The master key was not loaded, so secrets cannot be sealed nor the audit log written.
+    #[error(
+        "the shop's master key is not loaded (run `storefort init`, then start with its config)"
+    )]
+    NoKeys,
+    /// A sealed value would not open, or a secret could not be made.
+    #[error(transparent)]
+    Crypto(#[from] storefort_crypto::CryptoError),
     /// Any other database failure.
     #[error("database error: {0}")]
     Db(sqlx::Error),

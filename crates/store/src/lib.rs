@@ -3,12 +3,16 @@
 //! `RETURNING`, integer money and times); migrations are kept per engine.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod db;
 pub mod error;
+pub mod keys;
+pub mod mfa;
 pub mod products;
+pub mod staff;
 pub mod stock;
 
 pub use db::{Backend, Clock, Db, ManualClock, SystemClock};

@@ -10,6 +10,7 @@ use storefort_core::catalog::{
     VariantInput, VariantPatch,
 };
 use storefort_core::stock::Reason;
+use storefort_store::auth::Stage;
 use storefort_store::products::ProductFilter;
 use storefort_store::stock::Change;
 use storefort_store::{Clock, Db, ManualClock, StoreError};
@@ -495,9 +496,16 @@ async fn sessions_expire_and_keys_revoke() {
             "{}",
             t.name
         );
-        db.create_session(u.id.as_str(), "hash-1", "csrf", "127.0.0.1", "test")
-            .await
-            .unwrap();
+        db.create_session(
+            u.id.as_str(),
+            "hash-1",
+            "csrf",
+            Stage::Full,
+            "127.0.0.1",
+            "test",
+        )
+        .await
+        .unwrap();
         assert!(db.touch_session("hash-1").await.unwrap().is_some());
         clock.advance(14 * 60 * 1000);
         assert!(
@@ -509,7 +517,7 @@ async fn sessions_expire_and_keys_revoke() {
             db.touch_session("hash-1").await.unwrap().is_none(),
             "idle 16 minutes: gone"
         );
-        db.create_session(u.id.as_str(), "hash-2", "csrf", "", "")
+        db.create_session(u.id.as_str(), "hash-2", "csrf", Stage::Full, "", "")
             .await
             .unwrap();
         db.set_password(u.id.as_str(), "$argon2id$y", 4)

@@ -24,6 +24,10 @@ pub struct WebConfig {
     pub https: bool,
     /// Proxies whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The shop's public address (`https://shop.example`), for links in emails.
+    pub public_url: String,
+    /// Outgoing email; `None` means links are shown to the owner instead of emailed.
+    pub smtp: Option<crate::mail::SmtpConfig>,
 }
 
 impl Default for WebConfig {
@@ -37,6 +41,8 @@ impl Default for WebConfig {
             },
             https: true,
             trusted_proxies: Vec::new(),
+            public_url: "https://localhost:8443".into(),
+            smtp: None,
         }
     }
 }

@@ -8,10 +8,13 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod login;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+pub mod passwords;
 pub mod server;
 pub mod tls;
 

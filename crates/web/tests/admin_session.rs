@@ -44,7 +44,7 @@ async fn login_wrong_password_is_401_without_cookie() {
         )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
-    assert!(r.body.contains("email or password is wrong"));
+    assert!(r.body.contains("Email or password is wrong"));
     assert!(r.body.contains(OWNER_EMAIL), "typed email kept");
     assert!(r.headers.get(header::SET_COOKIE).is_none());
     let unknown = t
@@ -73,7 +73,8 @@ async fn login_sets_a_strict_host_cookie_and_honours_admin_next_only() {
         )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.location(), "/admin/products?q=x");
+    // The owner has MFA, so the code page comes first and carries `next` on.
+    assert_eq!(r.location(), "/admin/mfa?next=%2Fadmin%2Fproducts%3Fq%3Dx");
     let cookie = r.headers[header::SET_COOKIE].to_str().unwrap();
     assert!(cookie.starts_with("__Host-sf_session="));
     for attr in ["Secure", "HttpOnly", "SameSite=Strict", "Path=/"] {
@@ -93,7 +94,11 @@ async fn login_sets_a_strict_host_cookie_and_honours_admin_next_only() {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
-        assert_eq!(r.location(), "/admin", "next={evil} ignored");
+        assert_eq!(
+            r.location(),
+            "/admin/mfa?next=%2Fadmin",
+            "next={evil} ignored"
+        );
     }
     let form = t
         .get("/admin/login?next=https%3A%2F%2Fevil.example", None)

@@ -24,7 +24,8 @@ pub async fn backends_with_clock(clock: Arc<dyn Clock>) -> Vec<TestDb> {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Db::connect_with(&url, ConnectOptions::default(), clock.clone())
         .await
-        .unwrap();
+        .unwrap()
+        .with_master_key(&storefort_crypto::master_key::MasterKey::generate());
     db.migrate().await.unwrap();
     out.push(TestDb {
         db,
@@ -39,7 +40,8 @@ pub async fn backends_with_clock(clock: Arc<dyn Clock>) -> Vec<TestDb> {
         };
         let db = Db::connect_with(&pg, opts, clock)
             .await
-            .expect("PostgreSQL from STOREFORT_TEST_POSTGRES_URL");
+            .expect("PostgreSQL from STOREFORT_TEST_POSTGRES_URL")
+            .with_master_key(&storefort_crypto::master_key::MasterKey::generate());
         db.migrate().await.unwrap();
         out.push(TestDb {
             db,

@@ -1,15 +1,21 @@
-//! API keys: only a signed-in owner may list, create or revoke them. A new key is shown once.
+//! API keys: only a signed-in owner may list, create or revoke them (creating and revoking need
+//! the password typed in the last 5 minutes). A new key is shown once.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::Extension;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use storefort_store::auth::ApiKey;
 use utoipa::ToSchema;
 
-use crate::auth::Principal;
+use storefort_store::audit::AuditEvent;
+
+use crate::auth::{perm, Api};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiJson;
+use crate::login::audit;
+use crate::middleware::ClientInfo;
 use crate::AppState;
 
 /// A key to create.
@@ -33,8 +39,11 @@ pub struct CreatedKey {
 
 /// List API keys (never the keys themselves).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "access", responses((status = 200, body = Vec<ApiKey>), (status = 403, body = ErrorBody)))]
-pub async fn list(p: Principal, State(s): State<AppState>) -> ApiResult<Json<Vec<ApiKey>>> {
-    p.require_owner()?;
+pub async fn list(
+    p: Api<perm::Settings>,
+    State(s): State<AppState>,
+) -> ApiResult<Json<Vec<ApiKey>>> {
+    p.staff()?;
     Ok(Json(s.db.api_keys().await?))
 }
 
@@ -42,12 +51,22 @@ pub async fn list(p: Principal, State(s): State<AppState>) -> ApiResult<Json<Vec
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "access", request_body = KeyInput,
     responses((status = 201, body = CreatedKey), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
-    p: Principal,
+    p: Api<perm::Settings>,
     State(s): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
     ApiJson(i): ApiJson<KeyInput>,
 ) -> ApiResult<(StatusCode, Json<CreatedKey>)> {
-    let owner = p.require_owner()?;
+    let owner = p.staff()?;
+    p.require_recent_password(&s)?;
     let (key, record) = crate::auth::create_api_key(&s.db, &i.name, &i.scope, owner).await?;
+    audit(
+        &s,
+        AuditEvent::new("api_key.created", &owner.email, &client.ip.to_string())
+            .by(owner.id.as_str())
+            .on(record.id.as_str())
+            .details(format!("{} ({})", record.name, record.scope)),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(CreatedKey { key, record })))
 }
 
@@ -55,11 +74,20 @@ pub async fn create(
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "access", params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke(
-    p: Principal,
+    p: Api<perm::Settings>,
     State(s): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    p.require_owner()?;
+    let owner = p.staff()?;
+    p.require_recent_password(&s)?;
     s.db.revoke_api_key(&id).await?;
+    audit(
+        &s,
+        AuditEvent::new("api_key.revoked", &owner.email, &client.ip.to_string())
+            .by(owner.id.as_str())
+            .on(&id),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
 
 use super::render::{ok, page, FormData, PageError};
-use crate::auth::{self, AdminSession, LoginError};
+use crate::auth::{self, AdminSession, LoginError, SignInSession};
 use crate::middleware::ClientInfo;
 use crate::AppState;
 
@@ -117,36 +117,62 @@ pub async fn login(
         .unwrap_or("");
     let ua: String = ua.chars().take(300).collect();
     match auth::login(&state, &email, f.get("password"), &client, &ua).await {
-        Ok(cookie) => {
-            let mut res = Redirect::to(&next).into_response();
-            res.headers_mut().insert(header::SET_COOKIE, cookie);
+        Ok(signed) => {
+            let to = signed.owed.map(|o| o.page()).unwrap_or(&next);
+            let to = if signed.owed == Some(crate::auth::Owed::Code) {
+                let n: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+                format!("{to}?next={n}")
+            } else {
+                to.to_string()
+            };
+            let mut res = Redirect::to(&to).into_response();
+            res.headers_mut().insert(header::SET_COOKIE, signed.cookie);
             Ok(res)
         }
-        Err(LoginError::BadCredentials) => Ok(page(
-            StatusCode::UNAUTHORIZED,
+        Err(e @ (LoginError::BadCredentials | LoginError::RateLimited)) => Ok(page(
+            if matches!(e, LoginError::RateLimited) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            },
             &LoginPage {
                 shop_name: state.cfg.shop_name.clone(),
                 email,
                 next,
-                error: Some(LoginError::BadCredentials.to_string()),
+                error: Some(e.to_string()),
             },
         )),
         Err(LoginError::Internal(e)) => Err(e.into()),
     }
 }
 
-/// `POST /admin/logout`.
+/// `POST /admin/logout`: ends the session on the server, clears the cookie and asks the
+/// browser to drop everything it stored for the site.
 pub async fn logout(
-    s: AdminSession,
+    s: SignInSession,
     State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    checked_form(&s, &body)?;
-    let cookie = auth::logout(&state, &headers).await?;
-    let mut res = see_other("/admin/login");
-    res.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(res)
+    s.check_csrf(FormData::parse(&body).get("csrf"))?;
+    auth::logout(&state, &headers, &client).await?;
+    Ok(signed_out("/admin/login"))
+}
+
+/// A redirect to `to` that clears the session cookie and the site's stored data.
+pub fn signed_out(to: &str) -> Response {
+    let mut res = see_other(to);
+    let h = res.headers_mut();
+    h.insert(
+        header::SET_COOKIE,
+        axum::http::HeaderValue::from_static(crate::login::CLEAR_COOKIE),
+    );
+    h.insert(
+        "clear-site-data",
+        axum::http::HeaderValue::from_static("\"cookies\", \"storage\""),
+    );
+    res
 }
 
 #[derive(Template)]

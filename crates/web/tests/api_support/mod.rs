@@ -29,10 +29,13 @@ pub async fn setup() -> T {
         .await
         .unwrap();
     db.migrate().await.unwrap();
+    let db = db.with_master_key(&storefort_crypto::master_key::MasterKey::generate());
     let owner = db
         .create_user("owner@example.com", "Owner", "owner", "$argon2id$unused", 4)
         .await
         .unwrap();
+    db.begin_mfa_enrolment(owner.id.as_str()).await.unwrap();
+    db.confirm_mfa(owner.id.as_str(), 0, &[]).await.unwrap();
     let mut keys = Vec::new();
     for scope in ["write", "read"] {
         let k = format!("sf_{}", token::random_token());
@@ -53,6 +56,7 @@ pub async fn setup() -> T {
         owner.id.as_str(),
         &token::hash_token(&session),
         &csrf,
+        storefort_store::auth::Stage::Full,
         "127.0.0.1",
         "test",
     )

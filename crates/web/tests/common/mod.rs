@@ -7,13 +7,14 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, Method, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use std::sync::Arc;
 use storefort_core::catalog::{
     CategoryInput, LocationInput, LocationKind, ProductInput, ProductStatus, VariantInput,
 };
 use storefort_core::model::{Location, Product};
 use storefort_core::stock::Reason;
 use storefort_store::stock::Change;
-use storefort_store::Db;
+use storefort_store::{Clock, Db, ManualClock, SystemClock};
 use storefort_web::{router, AppState, WebConfig};
 use tower::ServiceExt;
 
@@ -23,6 +24,10 @@ pub const OWNER_PASSWORD: &str = "correct horse battery staple 42";
 /// One test's world.
 pub struct TestApp {
     pub db: Db,
+    /// The database's clock (starts at the real time; tests move it).
+    pub clock: Arc<ManualClock>,
+    /// The owner's TOTP seed (the owner is enrolled).
+    pub owner_totp: String,
     pub app: Router,
     pub location: Location,
     pub product: Product,
@@ -58,14 +63,23 @@ impl Res {
 
 pub async fn app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
+    let db = Db::connect_with(
+        &format!("sqlite://{}", dir.path().join("t.db").display()),
+        Default::default(),
+        clock.clone(),
+    )
+    .await
+    .unwrap()
+    .with_master_key(&storefort_crypto::master_key::MasterKey::generate());
     db.migrate().await.unwrap();
     let hash = storefort_crypto::password::hash(OWNER_PASSWORD).unwrap();
-    db.create_user(OWNER_EMAIL, "Olive Owner", "owner", &hash, 4)
+    let owner = db
+        .create_user(OWNER_EMAIL, "Olive Owner", "owner", &hash, 4)
         .await
         .unwrap();
+    let owner_totp = db.begin_mfa_enrolment(owner.id.as_str()).await.unwrap();
+    db.confirm_mfa(owner.id.as_str(), 0, &[]).await.unwrap();
     let cat = db
         .create_category(CategoryInput {
             name: "Shirts".into(),
@@ -108,6 +122,8 @@ pub async fn app() -> TestApp {
     TestApp {
         app: router(state),
         db,
+        clock,
+        owner_totp,
         location,
         product,
         _dir: dir,
@@ -151,25 +167,29 @@ impl TestApp {
 
     /// Sign in as the owner: returns `(cookie header value, csrf token)`.
     pub async fn login(&self) -> (String, String) {
+        self.login_as(OWNER_EMAIL, OWNER_PASSWORD).await
+    }
+
+    /// Sign in with a password; the second factor (if the user has one) is marked done
+    /// directly in the database (the MFA tests drive the real code page).
+    pub async fn login_as(&self, email: &str, password: &str) -> (String, String) {
         let res = self
             .post(
                 "/admin/login",
                 None,
-                &[
-                    ("email", OWNER_EMAIL),
-                    ("password", OWNER_PASSWORD),
-                    ("next", "/admin"),
-                ],
+                &[("email", email), ("password", password), ("next", "/admin")],
             )
             .await;
         assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-        let set = res
-            .headers
-            .get(header::SET_COOKIE)
+        let cookie = session_cookie(&res);
+        let token = cookie.split_once('=').unwrap().1;
+        let s = self
+            .db
+            .touch_session(&storefort_crypto::token::hash_token(token))
+            .await
             .unwrap()
-            .to_str()
             .unwrap();
-        let cookie = set.split(';').next().unwrap().to_string();
+        self.db.complete_session(&s.id).await.unwrap();
         let dash = self.get("/admin", Some(&cookie)).await;
         assert_eq!(dash.status, StatusCode::OK);
         let csrf = dash.csrf();
@@ -179,6 +199,17 @@ impl TestApp {
     pub async fn product_count(&self) -> i64 {
         self.db.count_products().await.unwrap()
     }
+}
+
+/// The `name=value` of the session cookie a response sets.
+pub fn session_cookie(res: &Res) -> String {
+    let set = res
+        .headers
+        .get(header::SET_COOKIE)
+        .expect("response sets a cookie")
+        .to_str()
+        .unwrap();
+    set.split(';').next().unwrap().to_string()
 }
 
 /// Receive `qty` units of `variant` at the test location.

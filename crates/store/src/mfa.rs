@@ -1,0 +1,155 @@
+//! Second factor storage: TOTP seeds sealed with the staff-secrets key (bound to the user's
+//! row), the last accepted time step (so each code works once), and hashed recovery codes.
+
+use storefort_crypto::{token, totp};
+
+use crate::{Db, StoreError};
+
+fn context(user_id: &str) -> String {
+    format!("users.totp_secret:{user_id}")
+}
+
+impl Db {
+    /// Start (or restart) enrolment: a new seed, kept sealed as pending until confirmed with
+    /// a code. Returns the seed (base32) to show as a QR code.
+    pub async fn begin_mfa_enrolment(&self, user_id: &str) -> Result<String, StoreError> {
+        let secret = totp::new_secret();
+        let sealed = self
+            .secrets()?
+            .seal
+            .seal(secret.as_bytes(), &context(user_id))?;
+        let done = sqlx::query("UPDATE users SET totp_pending = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("user", user_id));
+        }
+        Ok(secret)
+    }
+
+    /// The pending enrolment seed, if enrolment was started.
+    pub async fn pending_mfa_secret(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        self.open_seed(user_id, "totp_pending").await
+    }
+
+    /// The confirmed seed, if MFA is on.
+    pub async fn mfa_secret(&self, user_id: &str) -> Result<Option<String>, StoreError> {
+        self.open_seed(user_id, "totp_secret").await
+    }
+
+    async fn open_seed(&self, user_id: &str, column: &str) -> Result<Option<String>, StoreError> {
+        let sealed: Option<Option<String>> =
+            sqlx::query_scalar(&format!("SELECT {column} FROM users WHERE id = $1"))
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(sealed) = sealed.flatten() else {
+            return Ok(None);
+        };
+        let plain = self.secrets()?.seal.open(&sealed, &context(user_id))?;
+        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+    }
+
+    /// Finish enrolment: the pending seed becomes the seed, `step` (the confirming code's) is
+    /// spent, and the given recovery codes replace any earlier ones (stored hashed).
+    pub async fn confirm_mfa(
+        &self,
+        user_id: &str,
+        step: i64,
+        recovery_codes: &[String],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1, \
+             updated_at = $2 WHERE id = $3 AND totp_pending IS NOT NULL",
+        )
+        .bind(step)
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found(
+                "pending MFA enrolment for user",
+                user_id,
+            ));
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for c in recovery_codes {
+            sqlx::query(
+                "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(token::hash_token(&totp::normalize_recovery_code(c)))
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Spend a TOTP time step: true only if it is later than every step used before, so a
+    /// code (or an older one) replayed is refused, even by two requests racing.
+    pub async fn spend_totp_step(&self, user_id: &str, step: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1",
+        )
+        .bind(step)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Spend a recovery code: true if it was one of the user's unused codes.
+    pub async fn spend_recovery_code(
+        &self,
+        user_id: &str,
+        typed: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $1 WHERE code_hash = $2 AND user_id = $3 AND used_at IS NULL",
+        )
+        .bind(self.now())
+        .bind(token::hash_token(&totp::normalize_recovery_code(typed)))
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Unused recovery codes left.
+    pub async fn recovery_codes_left(&self, user_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Turn MFA off for a user (they must enrol again if their role requires it).
+    pub async fn reset_mfa(&self, user_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE users SET totp_secret = NULL, totp_pending = NULL, updated_at = $1 WHERE id = $2",
+        )
+        .bind(self.now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

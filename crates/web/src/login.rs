@@ -1,0 +1,243 @@
+//! Signing in and out: per-IP rate limit, lockout after repeated failures, the same answer and
+//! similar timing whether or not the account exists, rehashing old hashes, and the second
+//! factor stage. Every outcome is audited.
+
+use axum::http::{HeaderMap, HeaderValue};
+use storefort_crypto::{password, token};
+use storefort_store::audit::{AuditEvent, Outcome};
+use storefort_store::auth::{Session, Stage, User};
+
+use crate::auth::{current_session, owed, Owed, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::middleware::ClientInfo;
+use crate::AppState;
+
+/// Why a sign-in failed (deliberately vague to the user).
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email, wrong password, disabled or locked account: one message for all.
+    #[error(
+        "Email or password is wrong, or the account is locked for a while after too many attempts."
+    )]
+    BadCredentials,
+    /// Too many failures from this address.
+    #[error("Too many failed sign-ins from your network. Wait 15 minutes and try again.")]
+    RateLimited,
+    /// Something broke.
+    #[error(transparent)]
+    Internal(#[from] ApiError),
+}
+
+impl From<storefort_store::StoreError> for LoginError {
+    fn from(e: storefort_store::StoreError) -> Self {
+        LoginError::Internal(e.into())
+    }
+}
+
+/// A successful password step.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// `Set-Cookie` for the new session.
+    pub cookie: HeaderValue,
+    /// What the session still owes (the second factor, a new password, MFA set-up).
+    pub owed: Option<Owed>,
+}
+
+/// A stand-in hash checked when the email is unknown, so both paths take the same time.
+static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn dummy_hash() -> String {
+    DUMMY_HASH
+        .get_or_init(|| password::hash(&token::random_token()).unwrap_or_default())
+        .clone()
+}
+
+/// Check a password against a stored hash off the async runtime (argon2id is slow on purpose).
+pub async fn verify_password(pw: &str, hash: &str) -> Result<bool, ApiError> {
+    let (pw, hash) = (pw.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || password::verify(&pw, &hash).unwrap_or(false))
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Hash a password off the async runtime.
+pub async fn hash_password(pw: &str) -> Result<String, ApiError> {
+    let pw = pw.to_string();
+    tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// Append an audit event; a failure to record is a failure of the action.
+pub async fn audit(state: &AppState, ev: AuditEvent) -> Result<(), ApiError> {
+    state.db.audit(ev).await?;
+    Ok(())
+}
+
+/// Check credentials and open a session (at the second-factor stage if the user has MFA).
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    pw: &str,
+    client: &ClientInfo,
+    user_agent: &str,
+) -> Result<SignedIn, LoginError> {
+    let db = &state.db;
+    let ip = client.ip.to_string();
+    let typed: String = email.trim().chars().take(254).collect();
+    let since = db.now() - db.policy.ip_window_ms;
+    if db.login_failures_from(&ip, since).await? >= db.policy.ip_failure_limit {
+        audit(
+            state,
+            AuditEvent::new("login.rate_limited", &typed, &ip)
+                .on(&typed)
+                .outcome(Outcome::Denied),
+        )
+        .await?;
+        return Err(LoginError::RateLimited);
+    }
+    let user = db.user_by_email(&typed).await?;
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(dummy_hash);
+    // Always run argon2, even for unknown or locked accounts, so timing tells nothing.
+    let right = verify_password(pw, &hash).await? && user.is_some();
+    let Some(user) = user else {
+        audit(
+            state,
+            AuditEvent::new("login.failure", &typed, &ip)
+                .on(&typed)
+                .outcome(Outcome::Failure)
+                .details("unknown account"),
+        )
+        .await?;
+        return Err(LoginError::BadCredentials);
+    };
+    let now = db.now();
+    let refusal = if user.disabled {
+        Some("account disabled")
+    } else if user.is_locked(now) {
+        Some("account locked")
+    } else if !right {
+        Some("wrong password")
+    } else {
+        None
+    };
+    if let Some(why) = refusal {
+        fail(state, &user, &ip, why).await?;
+        return Err(LoginError::BadCredentials);
+    }
+    db.record_login_success(user.id.as_str()).await?;
+    if password::needs_rehash(&user.password_hash) {
+        let fresh = hash_password(pw).await?;
+        db.rehash_password(user.id.as_str(), &fresh).await?;
+    }
+    let stage = if user.mfa_enabled {
+        Stage::Mfa
+    } else {
+        Stage::Full
+    };
+    let t = token::random_token();
+    db.create_session(
+        user.id.as_str(),
+        &token::hash_token(&t),
+        &token::random_token(),
+        stage,
+        &ip,
+        user_agent,
+    )
+    .await?;
+    let action = if stage == Stage::Mfa {
+        "login.password_ok"
+    } else {
+        "login.success"
+    };
+    audit(
+        state,
+        AuditEvent::new(action, &user.email, &ip)
+            .by(user.id.as_str())
+            .on(&user.email)
+            .details(user_agent.chars().take(200).collect::<String>()),
+    )
+    .await?;
+    let session = db
+        .touch_session(&token::hash_token(&t))
+        .await?
+        .ok_or_else(|| ApiError::internal(&"new session vanished"))?;
+    Ok(SignedIn {
+        cookie: session_cookie(&t)?,
+        owed: owed(&session),
+    })
+}
+
+/// Count a failed attempt against a real account (password or second factor), lock it at the
+/// threshold, and audit both.
+pub async fn fail(state: &AppState, user: &User, ip: &str, why: &str) -> Result<(), ApiError> {
+    let db = &state.db;
+    let was_locked = user.is_locked(db.now());
+    let after = db.record_login_failure(user.id.as_str()).await?;
+    let action = if why.contains("code") {
+        "mfa.failure"
+    } else {
+        "login.failure"
+    };
+    audit(
+        state,
+        AuditEvent::new(action, &user.email, ip)
+            .by(user.id.as_str())
+            .on(&user.email)
+            .outcome(Outcome::Failure)
+            .details(why),
+    )
+    .await?;
+    if !was_locked && after.is_locked(db.now()) {
+        audit(
+            state,
+            AuditEvent::new("login.lockout", "system", ip)
+                .on(&user.email)
+                .outcome(Outcome::Denied)
+                .details(format!(
+                    "{} failed attempts; locked for {} minutes",
+                    after.failed_logins,
+                    db.policy.lockout_ms / 60_000
+                )),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The `Set-Cookie` value for a session token.
+pub fn session_cookie(token: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={token}; Path=/; Secure; HttpOnly; SameSite=Strict"
+    ))
+    .map_err(|e| ApiError::internal(&e))
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub const CLEAR_COOKIE: &str =
+    "__Host-sf_session=; Path=/; Secure; HttpOnly; SameSite=Strict; Max-Age=0";
+
+/// End the request's session (if any) on the server; returns the session that ended. The
+/// caller clears the cookie and sends `Clear-Site-Data`.
+pub async fn logout(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: &ClientInfo,
+) -> Result<Option<Session>, ApiError> {
+    let Some(s) = current_session(state, headers).await? else {
+        return Ok(None);
+    };
+    state.db.delete_session(&s.id).await?;
+    audit(
+        state,
+        AuditEvent::new("logout", &s.user.email, &client.ip.to_string())
+            .by(s.user.id.as_str())
+            .on(&s.user.email),
+    )
+    .await?;
+    Ok(Some(s))
+}
