@@ -399,12 +399,12 @@ impl AdminSession {
 
     /// Sensitive actions need the password typed within the last few minutes (5 by default);
     /// otherwise the person is sent to confirm it and brought back to `back`.
-    pub fn require_recent_password(&self, state: &AppState, back: &str) -> Result<(), Response> {
+    pub fn require_recent_password(&self, state: &AppState, back: &str) -> Result<(), Redirect> {
         if state.db.now() - self.0.reauth_at <= state.db.policy.reauth_ms {
             return Ok(());
         }
         let next: String = form_urlencoded::byte_serialize(back.as_bytes()).collect();
-        Err(Redirect::to(&format!("/admin/reauth?next={next}")).into_response())
+        Err(Redirect::to(&format!("/admin/reauth?next={next}")))
     }
 }
 
