@@ -205,8 +205,9 @@ impl Db {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
+        .bind(new_id())
         .bind(&id)
         .bind(password_hash)
         .bind(now)
@@ -304,8 +305,9 @@ impl Db {
             return Err(StoreError::not_found("user", user_id));
         }
         sqlx::query(
-            "INSERT INTO password_history (user_id, password_hash, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
+        .bind(new_id())
         .bind(user_id)
         .bind(hash)
         .bind(now)
@@ -335,7 +337,7 @@ impl Db {
     pub async fn password_history(&self, user_id: &str) -> Result<Vec<String>, StoreError> {
         Ok(sqlx::query_scalar(&format!(
             "SELECT password_hash FROM password_history WHERE user_id = $1 \
-             ORDER BY created_at DESC LIMIT {PASSWORD_HISTORY}"
+             ORDER BY created_at DESC, id DESC LIMIT {PASSWORD_HISTORY}"
         ))
         .bind(user_id)
         .fetch_all(&self.pool)

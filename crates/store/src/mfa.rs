@@ -125,6 +125,43 @@ impl Db {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Replace a user's recovery codes (stored hashed): the old ones stop working. `NotFound`
+    /// if the user has no MFA.
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        recovery_codes: &[String],
+    ) -> Result<(), StoreError> {
+        let now = self.now();
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE users SET updated_at = $1 WHERE id = $2 AND totp_secret IS NOT NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::not_found("MFA of user", user_id));
+        }
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        for c in recovery_codes {
+            sqlx::query(
+                "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(token::hash_token(&totp::normalize_recovery_code(c)))
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Unused recovery codes left.
     pub async fn recovery_codes_left(&self, user_id: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(

@@ -18,6 +18,7 @@ ALTER TABLE sessions ADD COLUMN stage TEXT NOT NULL DEFAULT 'full' CHECK (stage 
 ALTER TABLE sessions ADD COLUMN reauth_at INTEGER NOT NULL DEFAULT 0;
 
 CREATE TABLE password_history (
+    id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL REFERENCES users(id),
     password_hash TEXT NOT NULL,
     created_at INTEGER NOT NULL
