@@ -344,19 +344,27 @@ impl Db {
         .await?)
     }
 
-    /// Count a failed sign-in; at the policy's threshold the account locks. Returns the user
+    /// Count a failed sign-in; at the policy's threshold the account locks for the policy's
+    /// lockout time. Returns the user
     /// as it now stands.
     pub async fn record_login_failure(&self, user_id: &str) -> Result<User, StoreError> {
         let now = self.now();
         let p = &self.policy;
+        // While locked, attempts neither extend the lock nor count; once a lock has run out,
+        // counting starts again from one. (SET sees the row's old values on both engines.)
         sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END \
+            "UPDATE users SET \
+             failed_logins = CASE WHEN locked_until > $4 THEN failed_logins \
+                 WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END, \
+             locked_until = CASE WHEN locked_until > $4 THEN locked_until \
+                 WHEN locked_until IS NULL AND failed_logins + 1 >= $1 THEN $2 \
+                 WHEN locked_until IS NOT NULL AND 1 >= $1 THEN $2 ELSE NULL END \
              WHERE id = $3",
         )
         .bind(p.lockout_threshold)
         .bind(now + p.lockout_ms)
         .bind(user_id)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         self.user(user_id).await
@@ -402,7 +410,8 @@ impl Db {
         self.user(user_id).await
     }
 
-    /// Disable (ending every session) or re-enable an account.
+    /// Disable (ending every session and suspending the API keys they made) or re-enable an
+    /// account.
     pub async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
@@ -421,6 +430,8 @@ impl Db {
                 .await?;
         }
         tx.commit().await?;
+        // Keys of a disabled account stop working at once (and work again if re-enabled).
+        self.keys.invalidate();
         Ok(())
     }
 

@@ -77,7 +77,7 @@ impl Db {
             .ok_or_else(|| StoreError::not_found("api key", id))
     }
 
-    /// A live (not revoked) key by its hash. Lookups are cached briefly (see [`crate::cache`]);
+    /// A live key by its hash: not revoked, and its creator's account not disabled. Lookups are cached briefly (see [`crate::cache`]);
     /// revoking a key through this process drops the cache at once. `last_used_at` is recorded
     /// on the uncached path only, at most once a minute, so busy integrations cause no writes.
     pub async fn api_key_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
@@ -86,8 +86,9 @@ impl Db {
         }
         let version = self.keys.version();
         let row = sqlx::query(
-            "SELECT id, name, prefix, scope, created_at, last_used_at, revoked_at FROM api_keys \
-             WHERE key_hash = $1 AND revoked_at IS NULL",
+            "SELECT k.id, k.name, k.prefix, k.scope, k.created_at, k.last_used_at, k.revoked_at \
+             FROM api_keys k JOIN users u ON u.id = k.created_by \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL AND u.disabled = 0",
         )
         .bind(key_hash)
         .fetch_optional(&self.pool)

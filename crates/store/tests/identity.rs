@@ -38,9 +38,18 @@ async fn ten_failures_lock_for_thirty_minutes_and_success_resets() {
         let u = db.user(&id).await.unwrap();
         assert!(u.is_locked(clock.now_ms()), "{}", t.name);
         clock.advance(29 * MIN);
+        db.record_login_failure(&id).await.unwrap();
         assert!(db.user(&id).await.unwrap().is_locked(clock.now_ms()));
         clock.advance(2 * MIN);
-        assert!(!db.user(&id).await.unwrap().is_locked(clock.now_ms()));
+        assert!(
+            !db.user(&id).await.unwrap().is_locked(clock.now_ms()),
+            "tries while locked do not extend the lock ({})",
+            t.name
+        );
+        db.record_login_failure(&id).await.unwrap();
+        let u = db.user(&id).await.unwrap();
+        assert_eq!(u.failed_logins, 1, "counting restarts after a lock");
+        assert!(!u.is_locked(clock.now_ms()));
         for _ in 0..10 {
             db.record_login_failure(&id).await.unwrap();
         }

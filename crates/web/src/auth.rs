@@ -214,6 +214,17 @@ fn is_safe(m: &Method) -> bool {
     matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// `METHOD /path` of the request as the client sent it (before nesting stripped `/api/v1`),
+/// for audit entries.
+fn request_line(parts: &Parts) -> String {
+    let path = parts
+        .extensions
+        .get::<axum::extract::OriginalUri>()
+        .map(|u| u.0.path())
+        .unwrap_or(parts.uri.path());
+    format!("{} {}", parts.method, path)
+}
+
 fn client_ip(parts: &Parts) -> String {
     parts
         .extensions
@@ -239,6 +250,15 @@ impl FromRequestParts<AppState> for Principal {
                 .await?
                 .ok_or_else(ApiError::unauthorized)?;
             if !is_safe(&parts.method) && k.scope != "write" {
+                audit_denied(
+                    state,
+                    None,
+                    &format!("api-key:{}", k.name),
+                    &client_ip(parts),
+                    &request_line(parts),
+                    "change anything with a read-only API key",
+                )
+                .await;
                 return Err(ApiError::forbidden("this API key is read-only"));
             }
             return Ok(Principal::Key(k));
@@ -297,7 +317,7 @@ impl<P: perm::Perm> FromRequestParts<AppState> for Api<P> {
                 who.user_id(),
                 &who.actor(),
                 &client_ip(parts),
-                &format!("{} {}", parts.method, parts.uri.path()),
+                &request_line(parts),
                 P::P.describe(),
             )
             .await;
@@ -438,7 +458,7 @@ impl<P: perm::Perm> FromRequestParts<AppState> for Admin<P> {
                 Some(u.id.as_str()),
                 &u.email,
                 &client_ip(parts),
-                &format!("{} {}", parts.method, parts.uri.path()),
+                &request_line(parts),
                 P::P.describe(),
             )
             .await;

@@ -129,7 +129,11 @@ pub async fn login(
         fail(state, &user, &ip, why).await?;
         return Err(LoginError::BadCredentials);
     }
-    db.record_login_success(user.id.as_str()).await?;
+    // With MFA the failure count is cleared only once the code is right too (pages::admin_mfa),
+    // so typing the password again cannot reset a run of wrong codes before the lockout.
+    if !user.mfa_enabled {
+        db.record_login_success(user.id.as_str()).await?;
+    }
     if password::needs_rehash(&user.password_hash) {
         let fresh = hash_password(pw).await?;
         db.rehash_password(user.id.as_str(), &fresh).await?;

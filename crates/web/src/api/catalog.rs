@@ -6,7 +6,7 @@ use axum::Json;
 use storefort_core::catalog::{CategoryInput, LocationInput, TaxClassInput};
 use storefort_core::model::{Category, Location, TaxClass};
 
-use crate::auth::Principal;
+use crate::auth::{perm, Api};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -14,7 +14,7 @@ use crate::AppState;
 /// All categories in menu order.
 #[utoipa::path(get, path = "/api/v1/categories", tag = "catalog", responses((status = 200, body = Vec<Category>)))]
 pub async fn categories(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
 ) -> ApiResult<Json<Vec<Category>>> {
     Ok(Json(s.db.categories().await?))
@@ -24,7 +24,7 @@ pub async fn categories(
 #[utoipa::path(post, path = "/api/v1/categories", tag = "catalog", request_body = CategoryInput,
     responses((status = 201, body = Category), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_category(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     ApiJson(i): ApiJson<CategoryInput>,
 ) -> ApiResult<(StatusCode, Json<Category>)> {
@@ -35,7 +35,7 @@ pub async fn create_category(
 #[utoipa::path(get, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Category), (status = 404, body = ErrorBody)))]
 pub async fn category(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Category>> {
@@ -46,7 +46,7 @@ pub async fn category(
 #[utoipa::path(put, path = "/api/v1/categories/{id}", tag = "catalog", params(("id" = String, Path)), request_body = CategoryInput,
     responses((status = 200, body = Category), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_category(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     Path(id): Path<String>,
     ApiJson(i): ApiJson<CategoryInput>,
@@ -56,7 +56,10 @@ pub async fn update_category(
 
 /// All stock locations.
 #[utoipa::path(get, path = "/api/v1/locations", tag = "stock", responses((status = 200, body = Vec<Location>)))]
-pub async fn locations(_p: Principal, State(s): State<AppState>) -> ApiResult<Json<Vec<Location>>> {
+pub async fn locations(
+    _p: Api<perm::CatalogView>,
+    State(s): State<AppState>,
+) -> ApiResult<Json<Vec<Location>>> {
     Ok(Json(s.db.locations().await?))
 }
 
@@ -64,7 +67,7 @@ pub async fn locations(_p: Principal, State(s): State<AppState>) -> ApiResult<Js
 #[utoipa::path(post, path = "/api/v1/locations", tag = "stock", request_body = LocationInput,
     responses((status = 201, body = Location), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_location(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     ApiJson(i): ApiJson<LocationInput>,
 ) -> ApiResult<(StatusCode, Json<Location>)> {
@@ -75,7 +78,7 @@ pub async fn create_location(
 #[utoipa::path(get, path = "/api/v1/locations/{id}", tag = "stock", params(("id" = String, Path)),
     responses((status = 200, body = Location), (status = 404, body = ErrorBody)))]
 pub async fn location(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Location>> {
@@ -85,7 +88,7 @@ pub async fn location(
 /// All tax classes.
 #[utoipa::path(get, path = "/api/v1/tax-classes", tag = "catalog", responses((status = 200, body = Vec<TaxClass>)))]
 pub async fn tax_classes(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
 ) -> ApiResult<Json<Vec<TaxClass>>> {
     Ok(Json(s.db.tax_classes().await?))
@@ -95,7 +98,7 @@ pub async fn tax_classes(
 #[utoipa::path(post, path = "/api/v1/tax-classes", tag = "catalog", request_body = TaxClassInput,
     responses((status = 201, body = TaxClass), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_tax_class(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     ApiJson(i): ApiJson<TaxClassInput>,
 ) -> ApiResult<(StatusCode, Json<TaxClass>)> {

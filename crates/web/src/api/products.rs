@@ -11,7 +11,7 @@ use storefort_core::model::{Page, Product, Variant};
 use storefort_store::products::ProductFilter;
 use utoipa::IntoParams;
 
-use crate::auth::Principal;
+use crate::auth::{perm, Api};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::AppState;
@@ -36,7 +36,7 @@ pub struct ListParams {
 #[utoipa::path(get, path = "/api/v1/products", tag = "catalog", params(ListParams),
     responses((status = 200, body = Page<Product>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
     ApiQuery(q): ApiQuery<ListParams>,
 ) -> ApiResult<Json<std::sync::Arc<Page<Product>>>> {
@@ -54,7 +54,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/products", tag = "catalog", request_body = ProductInput,
     responses((status = 201, body = Product), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     ApiJson(input): ApiJson<ProductInput>,
 ) -> ApiResult<(StatusCode, Json<Product>)> {
@@ -65,7 +65,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = ErrorBody)))]
 pub async fn get_one(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Product>> {
@@ -76,7 +76,7 @@ pub async fn get_one(
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "catalog", params(("id" = String, Path)), request_body = ProductPatch,
     responses((status = 200, body = Product), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<ProductPatch>,
@@ -88,7 +88,7 @@ pub async fn update(
 #[utoipa::path(post, path = "/api/v1/products/{id}/archive", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Product), (status = 404, body = ErrorBody)))]
 pub async fn archive(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Product>> {
@@ -99,7 +99,7 @@ pub async fn archive(
 #[utoipa::path(post, path = "/api/v1/products/{id}/variants", tag = "catalog", params(("id" = String, Path)), request_body = VariantInput,
     responses((status = 201, body = Variant), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn add_variant(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     Path(id): Path<String>,
     ApiJson(input): ApiJson<VariantInput>,
@@ -114,7 +114,7 @@ pub async fn add_variant(
 #[utoipa::path(get, path = "/api/v1/variants/{id}", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Variant), (status = 404, body = ErrorBody)))]
 pub async fn variant(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Variant>> {
@@ -125,7 +125,7 @@ pub async fn variant(
 #[utoipa::path(get, path = "/api/v1/variants/by-code/{code}", tag = "catalog", params(("code" = String, Path)),
     responses((status = 200, body = Variant), (status = 404, body = ErrorBody)))]
 pub async fn variant_by_code(
-    _p: Principal,
+    _p: Api<perm::CatalogView>,
     State(s): State<AppState>,
     Path(code): Path<String>,
 ) -> ApiResult<Json<Variant>> {
@@ -136,7 +136,7 @@ pub async fn variant_by_code(
 #[utoipa::path(patch, path = "/api/v1/variants/{id}", tag = "catalog", params(("id" = String, Path)), request_body = VariantPatch,
     responses((status = 200, body = Variant), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_variant(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     Path(id): Path<String>,
     ApiJson(patch): ApiJson<VariantPatch>,
@@ -148,7 +148,7 @@ pub async fn update_variant(
 #[utoipa::path(post, path = "/api/v1/variants/{id}/archive", tag = "catalog", params(("id" = String, Path)),
     responses((status = 200, body = Variant), (status = 404, body = ErrorBody)))]
 pub async fn archive_variant(
-    _p: Principal,
+    _p: Api<perm::CatalogEdit>,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Variant>> {

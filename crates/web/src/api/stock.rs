@@ -8,7 +8,7 @@ use storefort_core::stock::Reason;
 use storefort_store::stock::Change;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::Principal;
+use crate::auth::{perm, Api};
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::AppState;
@@ -86,7 +86,7 @@ pub struct LedgerParams {
 #[utoipa::path(get, path = "/api/v1/variants/{id}/stock", tag = "stock", params(("id" = String, Path)),
     responses((status = 200, body = Vec<StockLevel>), (status = 404, body = ErrorBody)))]
 pub async fn levels(
-    _p: Principal,
+    _p: Api<perm::StockView>,
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<StockLevel>>> {
@@ -97,7 +97,7 @@ pub async fn levels(
 #[utoipa::path(get, path = "/api/v1/variants/{id}/movements", tag = "stock", params(("id" = String, Path), LedgerParams),
     responses((status = 200, body = Page<Movement>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn movements(
-    _p: Principal,
+    _p: Api<perm::StockView>,
     State(s): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<LedgerParams>,
@@ -113,7 +113,7 @@ pub async fn movements(
 #[utoipa::path(post, path = "/api/v1/stock/adjust", tag = "stock", request_body = AdjustInput,
     responses((status = 200, body = Movement), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn adjust(
-    p: Principal,
+    p: Api<perm::StockEdit>,
     State(s): State<AppState>,
     ApiJson(i): ApiJson<AdjustInput>,
 ) -> ApiResult<Json<Movement>> {
@@ -131,7 +131,7 @@ pub async fn adjust(
 #[utoipa::path(post, path = "/api/v1/stock/transfer", tag = "stock", request_body = TransferInput,
     responses((status = 200, body = TransferResult), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn transfer(
-    p: Principal,
+    p: Api<perm::StockEdit>,
     State(s): State<AppState>,
     ApiJson(i): ApiJson<TransferInput>,
 ) -> ApiResult<Json<TransferResult>> {
@@ -152,7 +152,7 @@ pub async fn transfer(
 #[utoipa::path(post, path = "/api/v1/stock/count", tag = "stock", request_body = CountInput,
     responses((status = 200, body = Movement), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn count(
-    p: Principal,
+    p: Api<perm::StockEdit>,
     State(s): State<AppState>,
     ApiJson(i): ApiJson<CountInput>,
 ) -> ApiResult<Json<Movement>> {

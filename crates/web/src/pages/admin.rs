@@ -8,6 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Extension;
+use storefort_core::access::Permission;
 
 use super::render::{ok, page, FormData, PageError};
 use crate::auth::{self, AdminSession, LoginError, SignInSession};
@@ -25,6 +26,12 @@ pub struct AdminChrome {
     pub csrf: String,
     /// Current section, for `aria-current` in the nav.
     pub section: &'static str,
+    /// May manage staff (shows the Staff link).
+    pub staff: bool,
+    /// May change settings and API keys.
+    pub settings: bool,
+    /// May read the audit log.
+    pub audit: bool,
 }
 
 impl AdminChrome {
@@ -35,6 +42,9 @@ impl AdminChrome {
             email: s.0.user.email.clone(),
             csrf: s.0.csrf_token.clone(),
             section,
+            staff: s.can(Permission::Staff),
+            settings: s.can(Permission::Settings),
+            audit: s.can(Permission::Audit),
         }
     }
 }
@@ -75,6 +85,8 @@ struct LoginPage {
     email: String,
     next: String,
     error: Option<String>,
+    /// Came here after changing or resetting the password.
+    changed: bool,
 }
 
 /// `GET /admin/login`.
@@ -92,6 +104,7 @@ pub async fn login_form(
         email: String::new(),
         next,
         error: None,
+        changed: params.get("changed").is_some_and(|v| v == "1"),
     })
 }
 
@@ -140,6 +153,7 @@ pub async fn login(
                 email,
                 next,
                 error: Some(e.to_string()),
+                changed: false,
             },
         )),
         Err(LoginError::Internal(e)) => Err(e.into()),
@@ -181,22 +195,21 @@ struct Dashboard {
     admin: AdminChrome,
     products: i64,
     locations: usize,
-    owner: bool,
+    can_edit: bool,
 }
 
 /// `GET /admin`.
 pub async fn dashboard(
-    s: AdminSession,
+    s: auth::Admin<auth::perm::CatalogView>,
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
     let products = state.db.count_products().await?;
     let locations = state.db.locations().await?.len();
-    let owner = s.0.user.role == "owner";
     ok(&Dashboard {
         admin: AdminChrome::new(&state, &s, "dashboard"),
         products,
         locations,
-        owner,
+        can_edit: s.can(Permission::CatalogEdit),
     })
 }
 

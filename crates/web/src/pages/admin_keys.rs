@@ -1,16 +1,25 @@
-//! Admin API keys: list, create (the key is shown once) and revoke. Owner only.
+//! Admin API keys: list, create (the key is shown once) and revoke. Needs the Settings
+//! permission (owners); creating and revoking also need the password typed in the last few
+//! minutes, and are audited.
 
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use storefort_store::audit::AuditEvent;
 
 use super::admin::{checked_form, see_other, AdminChrome};
 use super::admin_products::Opt;
 use super::render::{field_label, ok, page, seg, utc, PageError};
-use crate::auth::AdminSession;
+use crate::auth::{perm, Admin, AdminSession};
+use crate::login::audit;
+use crate::middleware::ClientInfo;
 use crate::AppState;
+
+/// Where key actions return to.
+const BACK: &str = "/admin/api-keys";
 
 struct KeyRow {
     id: String,
@@ -39,16 +48,6 @@ struct CreatedPage {
     name: String,
     scope: String,
     key: String,
-}
-
-fn owner_only(s: &AdminSession) -> Result<(), PageError> {
-    if s.0.user.role == "owner" {
-        Ok(())
-    } else {
-        Err(PageError::forbidden(
-            "Only the shop owner may manage API keys.",
-        ))
-    }
 }
 
 async fn keys_page(
@@ -95,27 +94,44 @@ async fn keys_page(
 }
 
 /// `GET /admin/api-keys`.
-pub async fn list(s: AdminSession, State(state): State<AppState>) -> Result<Response, PageError> {
-    owner_only(&s)?;
+pub async fn list(
+    s: Admin<perm::Settings>,
+    State(state): State<AppState>,
+) -> Result<Response, PageError> {
     keys_page(&state, &s, StatusCode::OK, String::new(), "read", None).await
 }
 
-/// `POST /admin/api-keys`: create a key and show it this once.
+/// `POST /admin/api-keys`: create a key and show it this once (needs the password typed in
+/// the last few minutes).
 pub async fn create(
-    s: AdminSession,
+    s: Admin<perm::Settings>,
     State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f = checked_form(&s, &body)?;
-    owner_only(&s)?;
+    if let Err(to) = s.require_recent_password(&state, BACK) {
+        return Ok(to.into_response());
+    }
     let (name, scope) = (f.get("name").to_string(), f.text("scope"));
-    match crate::auth::create_api_key(&state.db, &name, &scope, &s.0.user).await {
-        Ok((key, rec)) => ok(&CreatedPage {
-            admin: AdminChrome::new(&state, &s, "keys"),
-            name: rec.name,
-            scope: rec.scope,
-            key,
-        }),
+    let u = s.user();
+    match crate::auth::create_api_key(&state.db, &name, &scope, u).await {
+        Ok((key, rec)) => {
+            audit(
+                &state,
+                AuditEvent::new("api_key.created", &u.email, &client.ip.to_string())
+                    .by(u.id.as_str())
+                    .on(rec.id.as_str())
+                    .details(format!("{} ({})", rec.name, rec.scope)),
+            )
+            .await?;
+            ok(&CreatedPage {
+                admin: AdminChrome::new(&state, &s, "keys"),
+                name: rec.name,
+                scope: rec.scope,
+                key,
+            })
+        }
         Err(e) if e.status.is_client_error() => {
             let msg = match &e.field {
                 Some(field) => format!("{}: {}", field_label(field), e.message),
@@ -127,15 +143,26 @@ pub async fn create(
     }
 }
 
-/// `POST /admin/api-keys/{id}/revoke`.
+/// `POST /admin/api-keys/{id}/revoke` (needs the password typed in the last few minutes).
 pub async fn revoke(
-    s: AdminSession,
+    s: Admin<perm::Settings>,
     State(state): State<AppState>,
+    Extension(client): Extension<ClientInfo>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, PageError> {
     checked_form(&s, &body)?;
-    owner_only(&s)?;
+    if let Err(to) = s.require_recent_password(&state, BACK) {
+        return Ok(to.into_response());
+    }
     state.db.revoke_api_key(&id).await?;
-    Ok(see_other("/admin/api-keys"))
+    let u = s.user();
+    audit(
+        &state,
+        AuditEvent::new("api_key.revoked", &u.email, &client.ip.to_string())
+            .by(u.id.as_str())
+            .on(&id),
+    )
+    .await?;
+    Ok(see_other(BACK))
 }

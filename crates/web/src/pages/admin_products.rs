@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use storefort_core::access::Permission;
 use storefort_core::catalog::{ProductInput, ProductPatch, ProductStatus};
 use storefort_core::ids::CategoryId;
 use storefort_core::model::Product;
@@ -17,7 +18,7 @@ use storefort_store::StoreError;
 use super::admin::{checked_form, product_url, see_other, AdminChrome};
 use super::admin_variants::{variant_rows, VariantForm, VariantRow};
 use super::render::{form_error, ok, page, price_label, seg, url_with, PageError};
-use crate::auth::AdminSession;
+use crate::auth::{perm, Admin, AdminSession};
 use crate::AppState;
 
 const PER_PAGE: i64 = 25;
@@ -77,11 +78,13 @@ struct ListPage {
     statuses: Vec<Opt>,
     rows: Vec<ProductRow>,
     next_url: Option<String>,
+    /// May create products (shows the Add button).
+    can_edit: bool,
 }
 
 /// `GET /admin/products?q=&status=&cursor=`.
 pub async fn list(
-    s: AdminSession,
+    s: Admin<perm::CatalogView>,
     State(state): State<AppState>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
@@ -139,6 +142,7 @@ pub async fn list(
         statuses,
         rows,
         next_url,
+        can_edit: s.can(Permission::CatalogEdit),
     })
 }
 
@@ -190,7 +194,7 @@ async fn new_page(
 
 /// `GET /admin/products/new`.
 pub async fn new_form(
-    s: AdminSession,
+    s: Admin<perm::CatalogEdit>,
     State(state): State<AppState>,
 ) -> Result<Response, PageError> {
     let form = NewProductForm {
@@ -208,7 +212,7 @@ fn category_of(v: &str) -> Option<CategoryId> {
 
 /// `POST /admin/products/new`.
 pub async fn create(
-    s: AdminSession,
+    s: Admin<perm::CatalogEdit>,
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<Response, PageError> {
@@ -309,6 +313,8 @@ struct EditPage {
     add: VariantForm,
     error: Option<String>,
     notice: Option<&'static str>,
+    /// May change the product (shows the forms; otherwise the page is read-only).
+    can_edit: bool,
 }
 
 /// Render the edit page for `p` with `status`.
@@ -347,6 +353,7 @@ pub async fn edit_page(
         add: st.add,
         error: st.error,
         notice: st.notice,
+        can_edit: s.can(Permission::CatalogEdit),
     };
     Ok(page(status, &t))
 }
@@ -365,7 +372,7 @@ fn notice(done: Option<&String>) -> Option<&'static str> {
 
 /// `GET /admin/products/{id}`.
 pub async fn edit_form(
-    s: AdminSession,
+    s: Admin<perm::CatalogView>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
@@ -380,7 +387,7 @@ pub async fn edit_form(
 
 /// `POST /admin/products/{id}`.
 pub async fn update(
-    s: AdminSession,
+    s: Admin<perm::CatalogEdit>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -429,7 +436,7 @@ pub async fn update(
 
 /// `POST /admin/products/{id}/archive`.
 pub async fn archive(
-    s: AdminSession,
+    s: Admin<perm::CatalogEdit>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
+use storefort_core::access::Permission;
 use storefort_core::stock::Reason;
 use storefort_core::ValidationError;
 use storefort_store::stock::Change;
@@ -16,7 +17,7 @@ use storefort_store::StoreError;
 use super::admin::{checked_form, see_other, AdminChrome};
 use super::admin_products::Opt;
 use super::render::{form_error, page, seg, url_with, utc, FormData, PageError};
-use crate::auth::AdminSession;
+use crate::auth::{perm, Admin, AdminSession};
 use crate::AppState;
 
 const HISTORY_PER_PAGE: i64 = 25;
@@ -72,6 +73,8 @@ struct StockPage {
     next_url: Option<String>,
     error: Option<String>,
     notice: Option<&'static str>,
+    /// May adjust, transfer and count (shows the three forms).
+    can_edit: bool,
 }
 
 /// How to show the page: which history page, with what status, typed values and messages.
@@ -171,13 +174,14 @@ async fn render(
         f,
         error,
         notice,
+        can_edit: s.can(Permission::StockEdit),
     };
     Ok(page(status, &t))
 }
 
 /// `GET /admin/variants/{id}/stock?cursor=`.
 pub async fn show(
-    s: AdminSession,
+    s: Admin<perm::StockView>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
@@ -365,30 +369,30 @@ async fn post(
 
 /// `POST /admin/variants/{id}/stock/adjust`.
 pub async fn adjust(
-    s: AdminSession,
+    s: Admin<perm::StockEdit>,
     State(st): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    post(st, s, id, body, Action::Adjust).await
+    post(st, s.session, id, body, Action::Adjust).await
 }
 
 /// `POST /admin/variants/{id}/stock/transfer`.
 pub async fn transfer(
-    s: AdminSession,
+    s: Admin<perm::StockEdit>,
     State(st): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    post(st, s, id, body, Action::Transfer).await
+    post(st, s.session, id, body, Action::Transfer).await
 }
 
 /// `POST /admin/variants/{id}/stock/count`.
 pub async fn count(
-    s: AdminSession,
+    s: Admin<perm::StockEdit>,
     State(st): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    post(st, s, id, body, Action::Count).await
+    post(st, s.session, id, body, Action::Count).await
 }

@@ -13,7 +13,7 @@ use storefort_store::StoreError;
 use super::admin::{checked_form, product_url, see_other};
 use super::admin_products::{edit_page, EditState};
 use super::render::{form_error, seg, FormData, PageError};
-use crate::auth::AdminSession;
+use crate::auth::{perm, Admin};
 use crate::AppState;
 
 /// What was typed into a variant form.
@@ -98,7 +98,7 @@ pub fn variant_rows(state: &AppState, p: &Product) -> Vec<VariantRow> {
 
 /// `POST /admin/products/{id}/variants`.
 pub async fn add(
-    s: AdminSession,
+    s: Admin<perm::CatalogEdit>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -123,7 +123,7 @@ pub async fn add(
 
 /// `POST /admin/variants/{id}`: change SKU, barcode and price.
 pub async fn update(
-    s: AdminSession,
+    s: Admin<perm::CatalogEdit>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -169,7 +169,7 @@ pub async fn update(
 
 /// `POST /admin/variants/{id}/archive`.
 pub async fn archive(
-    s: AdminSession,
+    s: Admin<perm::CatalogEdit>,
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,

@@ -3,8 +3,15 @@
 //! strict CSP holds on every page.
 
 pub mod admin;
+pub mod admin_account;
+pub mod admin_audit;
+pub mod admin_invite;
 pub mod admin_keys;
+pub mod admin_mfa;
 pub mod admin_products;
+pub mod admin_reset;
+pub mod admin_staff;
+pub mod admin_staff_actions;
 pub mod admin_stock;
 pub mod admin_variants;
 pub mod render;
@@ -61,5 +68,9 @@ pub fn routes() -> Router<AppState> {
             get(admin_keys::list).post(admin_keys::create),
         )
         .route("/admin/api-keys/{id}/revoke", post(admin_keys::revoke))
+        .merge(admin_mfa::routes())
+        .merge(admin_account::routes())
+        .merge(admin_staff::routes())
+        .merge(admin_audit::routes())
         .fallback(storefront::not_found)
 }

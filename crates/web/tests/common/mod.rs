@@ -62,6 +62,11 @@ impl Res {
 }
 
 pub async fn app() -> TestApp {
+    app_with(WebConfig::default()).await
+}
+
+/// The same world with its own web settings (e.g. an SMTP server).
+pub async fn app_with(cfg: WebConfig) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let clock = Arc::new(ManualClock::new(SystemClock.now_ms()));
     let db = Db::connect_with(
@@ -118,7 +123,7 @@ pub async fn app() -> TestApp {
         })
         .await
         .unwrap();
-    let state = AppState::new(db.clone(), WebConfig::default());
+    let state = AppState::new(db.clone(), cfg);
     TestApp {
         app: router(state),
         db,

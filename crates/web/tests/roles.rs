@@ -1,0 +1,346 @@
+//! Roles and permissions on every API route and admin page: a table of routes, each with the
+//! permission it needs, walked by nobody, a bogus key, the owner, a manager, a cashier, a read
+//! key and a write key. What is allowed comes from `Role::allows` and
+//! `Permission::allowed_for_key_scope`, not from this file. A refusal is a 403 that changes
+//! nothing and leaves an `access.denied` entry; made-up IDs give 404. The OpenAPI document
+//! proves no API route is missing from the table.
+
+mod common;
+mod roles_support;
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use roles_support::routes::{api_template, PageRoute, API, LATER_PAGES, PAGES};
+use roles_support::{world, World};
+use storefort_store::audit::{AuditEntry, AuditFilter};
+
+/// A refusal: 403, nothing changed, and exactly one new `access.denied` entry naming the
+/// caller and the request.
+async fn assert_refused(
+    w: &World,
+    ctx: &str,
+    status: StatusCode,
+    before: &(String, usize),
+    actor: &str,
+    line: &str,
+) {
+    assert_eq!(status, StatusCode::FORBIDDEN, "{ctx}: must be refused");
+    assert_eq!(
+        w.snapshot().await,
+        before.0,
+        "{ctx}: a refused request changed something"
+    );
+    let d: Vec<AuditEntry> = w.denials().await;
+    assert_eq!(d.len(), before.1 + 1, "{ctx}: refusal not audited once");
+    assert_eq!(
+        (
+            d[0].actor.as_str(),
+            d[0].target.as_str(),
+            d[0].outcome.as_str()
+        ),
+        (actor, line, "denied"),
+        "{ctx}"
+    );
+}
+
+#[tokio::test]
+async fn every_api_route_enforces_the_matrix() {
+    let w = world().await;
+    // The table covers the whole API: every operation in the OpenAPI document, and no more.
+    let spec = w
+        .api(w.by("nobody"), "GET", "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(spec.status, StatusCode::OK);
+    let spec: serde_json::Value = serde_json::from_str(&spec.body).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for m in item.as_object().unwrap().keys() {
+            if [
+                "get", "post", "put", "patch", "delete", "head", "options", "trace",
+            ]
+            .contains(&m.as_str())
+            {
+                documented.insert((m.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let table: BTreeSet<_> = API
+        .iter()
+        .map(|r| (r.0.to_string(), r.1.to_string()))
+        .collect();
+    let missing: Vec<_> = documented.difference(&table).collect();
+    assert!(
+        missing.is_empty(),
+        "API routes missing from the role table: {missing:?}"
+    );
+    let extra: Vec<_> = table.difference(&documented).collect();
+    assert!(
+        extra.is_empty(),
+        "table rows not in the OpenAPI document: {extra:?}"
+    );
+
+    let mut worked = BTreeSet::new();
+    for (n, who) in w.who.iter().enumerate() {
+        for r in API {
+            let path = w.fill(&api_template(r), false, n);
+            let body = (!r.3.is_empty()).then(|| w.fill(r.3, false, n));
+            let ctx = format!("{} {} {path}", who.label, r.0);
+            let before = (w.snapshot().await, w.denials().await.len());
+            let res = w.api(who, r.0, &path, body).await;
+            match who.allows(r.4) {
+                None => {
+                    assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{ctx}: {}", res.body);
+                    assert_eq!(w.snapshot().await, before.0, "{ctx}: changed something");
+                }
+                Some(true) if r.0 == "GET" => {
+                    assert_eq!(res.status, StatusCode::OK, "{ctx}: {}", res.body)
+                }
+                Some(true) => {
+                    let s = res.status;
+                    assert!(
+                        s != StatusCode::UNAUTHORIZED
+                            && s != StatusCode::FORBIDDEN
+                            && !s.is_server_error(),
+                        "{ctx}: {s} {}",
+                        res.body
+                    );
+                    if s.is_success() {
+                        worked.insert(r.1);
+                    }
+                }
+                Some(false) => {
+                    let line = format!("{} {path}", r.0);
+                    assert_refused(&w, &ctx, res.status, &before, &who.actor, &line).await;
+                    assert!(
+                        res.body.contains("\"error\""),
+                        "{ctx}: JSON error body: {}",
+                        res.body
+                    );
+                }
+            }
+        }
+    }
+    for r in API.iter().filter(|r| r.0 != "GET") {
+        assert!(
+            worked.contains(r.1),
+            "{} {}: no allowed caller ever succeeded (bad test body?)",
+            r.0,
+            r.1
+        );
+    }
+
+    // Another object's ID: the owner (who may do everything) gets 404, never 200 or 500; a
+    // cashier is refused before the ID is even looked at.
+    let (owner, cashier) = (w.by("owner"), w.by("cashier"));
+    for r in API
+        .iter()
+        .filter(|r| w.names_object(&api_template(r)) || w.names_object(r.3))
+    {
+        let path = w.fill(&api_template(r), true, 99);
+        let body = (!r.3.is_empty()).then(|| w.fill(r.3, true, 99));
+        let res = w.api(owner, r.0, &path, body.clone()).await;
+        assert_eq!(
+            res.status,
+            StatusCode::NOT_FOUND,
+            "owner {} {path}: {}",
+            r.0,
+            res.body
+        );
+        if cashier.allows(r.4) == Some(false) {
+            let res = w.api(cashier, r.0, &path, body).await;
+            assert_eq!(res.status, StatusCode::FORBIDDEN, "cashier {} {path}", r.0);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_admin_page_enforces_the_matrix() {
+    let w = world().await;
+    let mut pages: Vec<PageRoute> = PAGES.to_vec();
+    for r in LATER_PAGES {
+        let res = w.page(w.by("owner"), r.0, r.1, &[]).await;
+        if res.status == StatusCode::NOT_FOUND {
+            eprintln!("{} {} does not exist yet: not walked", r.0, r.1);
+        } else {
+            pages.push(*r);
+        }
+    }
+    let mut worked = BTreeSet::new();
+    for (n, who) in w.who.iter().enumerate() {
+        for r in &pages {
+            let path = w.fill(r.1, false, n);
+            let form: Vec<(&str, String)> =
+                r.2.iter().map(|(k, v)| (*k, w.fill(v, false, n))).collect();
+            let ctx = format!("{} {} {path}", who.label, r.0);
+            let before = (w.snapshot().await, w.denials().await.len());
+            let res = w.page(who, r.0, &path, &form).await;
+            if !who.is_staff() {
+                // No session (an API key means nothing to the admin pages): off to sign in.
+                assert_eq!(res.status, StatusCode::SEE_OTHER, "{ctx}");
+                assert!(
+                    res.location().starts_with("/admin/login"),
+                    "{ctx}: {}",
+                    res.location()
+                );
+                assert_eq!(w.snapshot().await, before.0, "{ctx}: changed something");
+                continue;
+            }
+            match who.allows(r.3) {
+                Some(true) if r.0 == "GET" => {
+                    assert_eq!(res.status, StatusCode::OK, "{ctx}: {}", res.body)
+                }
+                Some(true) => {
+                    let s = res.status;
+                    assert!(
+                        s != StatusCode::UNAUTHORIZED
+                            && s != StatusCode::FORBIDDEN
+                            && !s.is_server_error(),
+                        "{ctx}: {s}"
+                    );
+                    assert!(
+                        !res.location().starts_with("/admin/login")
+                            && !res.location().starts_with("/admin/reauth"),
+                        "{ctx}: {}",
+                        res.location()
+                    );
+                    if s.is_success() || s.is_redirection() {
+                        worked.insert(r.1);
+                    }
+                }
+                _ => {
+                    let line = format!("{} {path}", r.0);
+                    assert_refused(&w, &ctx, res.status, &before, &who.actor, &line).await;
+                    assert!(
+                        res.body.contains("does not allow you"),
+                        "{ctx}: says why: {}",
+                        res.body
+                    );
+                }
+            }
+        }
+    }
+    for r in pages.iter().filter(|r| r.0 != "GET") {
+        assert!(
+            worked.contains(r.1),
+            "{} {}: no allowed caller ever succeeded (bad test form?)",
+            r.0,
+            r.1
+        );
+    }
+    for r in pages.iter().filter(|r| w.names_object(r.1)) {
+        let path = w.fill(r.1, true, 99);
+        let form: Vec<(&str, String)> =
+            r.2.iter().map(|(k, v)| (*k, w.fill(v, true, 99))).collect();
+        let res = w.page(w.by("owner"), r.0, &path, &form).await;
+        assert_eq!(res.status, StatusCode::NOT_FOUND, "owner {} {path}", r.0);
+    }
+}
+
+/// Who sees which buttons: the pages hide what a role may not use.
+#[tokio::test]
+async fn pages_hide_what_a_role_cannot_use() {
+    let w = world().await;
+    let (cashier, manager, owner) = (w.by("cashier"), w.by("manager"), w.by("owner"));
+    let product = w.fill("/admin/products/{product}", false, 0);
+    let stock = w.fill("/admin/variants/{variant}/stock", false, 0);
+    let edit_form = format!("action=\"{product}\"");
+    for (who, edits, keys) in [
+        (cashier, false, false),
+        (manager, true, false),
+        (owner, true, true),
+    ] {
+        let dash = w.page(who, "GET", "/admin", &[]).await;
+        let list = w.page(who, "GET", "/admin/products", &[]).await;
+        let edit = w.page(who, "GET", &product, &[]).await;
+        let st = w.page(who, "GET", &stock, &[]).await;
+        for res in [&dash, &list, &edit, &st] {
+            assert_eq!(res.status, StatusCode::OK, "{}", who.label);
+        }
+        let shown = [
+            (
+                "dashboard add link",
+                dash.body.contains("/admin/products/new"),
+                edits,
+            ),
+            (
+                "dashboard keys link",
+                dash.body.contains("/admin/api-keys"),
+                keys,
+            ),
+            (
+                "list add button",
+                list.body.contains("/admin/products/new"),
+                edits,
+            ),
+            ("product form", edit.body.contains(&edit_form), edits),
+            (
+                "archive button",
+                edit.body.contains("Archive product"),
+                edits,
+            ),
+            ("add-variant form", edit.body.contains("Add variant"), edits),
+            ("stock forms", st.body.contains("/stock/adjust"), edits),
+            (
+                "the product",
+                edit.body.contains("LS-M") && edit.body.contains("Linen Shirt"),
+                true,
+            ),
+            ("the stock levels", st.body.contains("Main warehouse"), true),
+        ];
+        for (what, seen, expected) in shown {
+            assert_eq!(seen, expected, "{} sees {what}", who.label);
+        }
+    }
+}
+
+/// Creating and revoking a key from the admin pages needs a recent password and is audited.
+#[tokio::test]
+async fn admin_key_changes_need_a_recent_password_and_are_audited() {
+    let w = world().await;
+    let owner = w.by("owner");
+    let keys = w.t.db.api_keys().await.unwrap().len();
+    w.t.clock.advance(6 * 60_000);
+    let form = [
+        ("name", "Late key".to_string()),
+        ("scope", "read".to_string()),
+    ];
+    let res = w.page(owner, "POST", "/admin/api-keys", &form).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    assert_eq!(res.location(), "/admin/reauth?next=%2Fadmin%2Fapi-keys");
+    let revoke = w.fill("/admin/api-keys/{key}/revoke", false, 0);
+    let res = w.page(owner, "POST", &revoke, &[]).await;
+    assert!(
+        res.location().starts_with("/admin/reauth"),
+        "{}",
+        res.location()
+    );
+    let listed = w.t.db.api_keys().await.unwrap();
+    assert_eq!(listed.len(), keys, "nothing created");
+    assert!(
+        listed.iter().all(|k| k.revoked_at.is_none()),
+        "nothing revoked"
+    );
+
+    let signed = w.t.login().await;
+    let fresh = roles_support::Who {
+        cred: roles_support::Cred::Session {
+            cookie: signed.0,
+            csrf: signed.1,
+        },
+        ..owner.clone()
+    };
+    let res = w.page(&fresh, "POST", "/admin/api-keys", &form).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let res = w.page(&fresh, "POST", &revoke, &[]).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER);
+    for action in ["api_key.created", "api_key.revoked"] {
+        let f = AuditFilter {
+            action: Some(action.into()),
+            ..Default::default()
+        };
+        let e = w.t.db.audit_entries(&f).await.unwrap();
+        assert_eq!(e.len(), 1, "{action}");
+        assert_eq!(e[0].actor, common::OWNER_EMAIL);
+    }
+}

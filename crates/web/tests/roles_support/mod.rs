@@ -1,0 +1,316 @@
+//! Harness for the role tests: the page harness's shop plus a manager and a cashier (signed
+//! in), a read and a write API key, spare objects to archive or revoke, and helpers to call a
+//! route as any of them, snapshot what they could change and read the refusals from the audit log.
+
+#![allow(dead_code)]
+
+pub mod routes;
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request};
+use storefort_core::access::{Permission, Role};
+use storefort_core::catalog::{LocationInput, LocationKind, ProductStatus, VariantInput};
+use storefort_crypto::token;
+use storefort_store::audit::{AuditEntry, AuditFilter};
+use storefort_store::products::ProductFilter;
+
+use crate::common::{self, add_stock, simple_product, Res, TestApp, OWNER_EMAIL, OWNER_PASSWORD};
+
+/// A made-up ID of the right shape that names nothing.
+pub const UNKNOWN: &str = "0190f0a0-0000-7000-8000-000000000000";
+const STAFF_PASSWORD: &str = "plum orchard ladder 2024";
+
+/// How a caller proves who they are.
+#[derive(Debug, Clone)]
+pub enum Cred {
+    /// Nothing at all.
+    Anonymous,
+    /// A bearer token that is not a key.
+    BogusKey,
+    /// A signed-in staff session.
+    Session { cookie: String, csrf: String },
+    /// An integration's API key.
+    Key(String),
+}
+
+/// One caller of the walk.
+#[derive(Debug, Clone)]
+pub struct Who {
+    pub label: &'static str,
+    pub cred: Cred,
+    /// What the audit log calls them.
+    pub actor: String,
+    pub role: Option<Role>,
+    pub scope: Option<&'static str>,
+}
+
+impl Who {
+    /// Whether the matrix lets them do `p`; `None` for callers who are nobody.
+    pub fn allows(&self, p: Permission) -> Option<bool> {
+        match (&self.role, self.scope) {
+            (Some(r), _) => Some(r.allows(p)),
+            (None, Some(scope)) => Some(p.allowed_for_key_scope(scope)),
+            _ => None,
+        }
+    }
+
+    /// A signed-in staff member (pages only accept these).
+    pub fn is_staff(&self) -> bool {
+        self.role.is_some()
+    }
+}
+
+/// The shop, its callers and the IDs the route tables refer to.
+pub struct World {
+    pub t: TestApp,
+    pub who: Vec<Who>,
+    /// Placeholder name (`product`, `variant`, `victim`, ...) -> real ID.
+    pub ids: HashMap<&'static str, String>,
+}
+
+async fn staff(t: &TestApp, email: &str, name: &str, role: Role) -> (String, String) {
+    let hash = storefort_crypto::password::hash(STAFF_PASSWORD).unwrap();
+    let u =
+        t.db.create_user(email, name, role.as_str(), &hash, 4)
+            .await
+            .unwrap();
+    if role.requires_mfa() {
+        t.db.begin_mfa_enrolment(u.id.as_str()).await.unwrap();
+        t.db.confirm_mfa(u.id.as_str(), 0, &[]).await.unwrap();
+    }
+    t.login_as(email, STAFF_PASSWORD).await
+}
+
+async fn key(t: &TestApp, name: &str, scope: &str, owner: &str) -> (String, String) {
+    let k = format!("sf_{}", token::random_token());
+    let rec =
+        t.db.create_api_key(name, &k[..10], &token::hash_token(&k), scope, owner)
+            .await
+            .unwrap();
+    (k, rec.id.as_str().to_string())
+}
+
+fn session_who(label: &'static str, email: &str, role: Role, s: (String, String)) -> Who {
+    Who {
+        label,
+        cred: Cred::Session {
+            cookie: s.0,
+            csrf: s.1,
+        },
+        actor: email.into(),
+        role: Some(role),
+        scope: None,
+    }
+}
+
+fn key_who(label: &'static str, name: &str, scope: &'static str, k: String) -> Who {
+    Who {
+        label,
+        cred: Cred::Key(k),
+        actor: format!("api-key:{name}"),
+        role: None,
+        scope: Some(scope),
+    }
+}
+
+/// Build the world. Callers are ordered so that nobody, the cashier and the read key (who are
+/// mostly refused) go before those whose writes succeed.
+pub async fn world() -> World {
+    let t = common::app().await;
+    let owner = t.db.user_by_email(OWNER_EMAIL).await.unwrap().unwrap();
+    let owner_id = owner.id.as_str().to_string();
+    let manager = staff(&t, "manager@example.com", "Mina Manager", Role::Manager).await;
+    let cashier = staff(&t, "cashier@example.com", "Cal Cashier", Role::Cashier).await;
+    let owner_s = t.login_as(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let (read, _) = key(&t, "reader", "read", &owner_id).await;
+    let (write, _) = key(&t, "writer", "write", &owner_id).await;
+    let (_, spare_key) = key(&t, "spare", "read", &owner_id).await;
+    let second =
+        t.db.create_location(LocationInput {
+            name: "Shop floor".into(),
+            kind: LocationKind::Shop,
+        })
+        .await
+        .unwrap();
+    let mut victim = simple_product("Spare mug", "SPARE-1", ProductStatus::Active);
+    victim.variants.push(VariantInput {
+        sku: "SPARE-2".into(),
+        price_minor: 900,
+        ..Default::default()
+    });
+    let victim = t.db.create_product(victim).await.unwrap();
+    let variant = t.product.variants[0].id.as_str().to_string();
+    add_stock(&t, &variant, 1000).await;
+    let category = t.db.categories().await.unwrap()[0].id.0.clone();
+    let ids = HashMap::from([
+        ("product", t.product.id.as_str().to_string()),
+        ("variant", variant),
+        ("code", t.product.variants[0].sku.clone()),
+        ("victim", victim.id.as_str().to_string()),
+        ("victim_variant", victim.variants[1].id.as_str().to_string()),
+        ("category", category),
+        ("location", t.location.id.as_str().to_string()),
+        ("location2", second.id.as_str().to_string()),
+        ("key", spare_key),
+    ]);
+    let anon = |label, cred| Who {
+        label,
+        cred,
+        actor: String::new(),
+        role: None,
+        scope: None,
+    };
+    let who = vec![
+        anon("nobody", Cred::Anonymous),
+        anon("bogus key", Cred::BogusKey),
+        session_who("cashier", "cashier@example.com", Role::Cashier, cashier),
+        key_who("read key", "reader", "read", read),
+        session_who("manager", "manager@example.com", Role::Manager, manager),
+        key_who("write key", "writer", "write", write),
+        session_who("owner", OWNER_EMAIL, Role::Owner, owner_s),
+    ];
+    World { t, who, ids }
+}
+
+impl World {
+    /// Replace every `{name}` placeholder with its ID (or, if `made_up`, with a made-up ID of
+    /// the same shape, different for each name), and `{n}` with `n` (to keep names and SKUs
+    /// unique per caller).
+    pub fn fill(&self, template: &str, made_up: bool, n: usize) -> String {
+        let mut out = template.replace("{n}", &n.to_string());
+        let mut names: Vec<_> = self.ids.keys().collect();
+        names.sort();
+        for (i, k) in names.into_iter().enumerate() {
+            let v = if made_up {
+                format!("{}{i:x}", &UNKNOWN[..UNKNOWN.len() - 1])
+            } else {
+                self.ids[k].clone()
+            };
+            out = out.replace(&format!("{{{k}}}"), &v);
+        }
+        out
+    }
+
+    /// Whether `template` names any object.
+    pub fn names_object(&self, template: &str) -> bool {
+        self.ids
+            .keys()
+            .any(|k| template.contains(&format!("{{{k}}}")))
+    }
+
+    /// The caller called `label` (`owner`, `cashier`, `read key`, ...).
+    pub fn by(&self, label: &str) -> &Who {
+        self.who.iter().find(|w| w.label == label).unwrap()
+    }
+
+    /// Call the JSON API.
+    pub async fn api(&self, who: &Who, method: &str, path: &str, body: Option<String>) -> Res {
+        let mut b = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).unwrap())
+            .uri(path);
+        match &who.cred {
+            Cred::Anonymous => {}
+            Cred::BogusKey => b = b.header(header::AUTHORIZATION, "Bearer sf_not-a-real-key"),
+            Cred::Key(k) => b = b.header(header::AUTHORIZATION, format!("Bearer {k}")),
+            Cred::Session { cookie, csrf } => {
+                b = b
+                    .header(header::COOKIE, cookie)
+                    .header("x-csrf-token", csrf);
+            }
+        }
+        let body = match body {
+            Some(j) => {
+                b = b.header(header::CONTENT_TYPE, "application/json");
+                Body::from(j)
+            }
+            None => Body::empty(),
+        };
+        self.t.send(b.body(body).unwrap()).await
+    }
+
+    /// Load an admin page (GET) or post a form (with the caller's CSRF token).
+    pub async fn page(&self, who: &Who, method: &str, path: &str, form: &[(&str, String)]) -> Res {
+        let (cookie, csrf) = match &who.cred {
+            Cred::Session { cookie, csrf } => (Some(cookie.as_str()), csrf.clone()),
+            _ => (None, String::new()),
+        };
+        let mut b = Request::builder().uri(path);
+        match &who.cred {
+            Cred::Key(k) => b = b.header(header::AUTHORIZATION, format!("Bearer {k}")),
+            Cred::BogusKey => b = b.header(header::AUTHORIZATION, "Bearer sf_not-a-real-key"),
+            _ => {}
+        }
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        if method == "GET" {
+            return self.t.send(b.body(Body::empty()).unwrap()).await;
+        }
+        let body = form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf", &csrf)
+            .extend_pairs(form.iter().map(|(k, v)| (*k, v.as_str())))
+            .finish();
+        let req = b
+            .method(Method::POST)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap();
+        self.t.send(req).await
+    }
+
+    /// Everything a refused request might have changed: products (all statuses), variants,
+    /// stock and ledgers, categories, locations, tax classes, API keys (but not when a key
+    /// was last used).
+    pub async fn snapshot(&self) -> String {
+        let db = &self.t.db;
+        let mut out = Vec::new();
+        let mut variants = Vec::new();
+        for status in [None, Some(ProductStatus::Archived)] {
+            let f = ProductFilter {
+                status,
+                limit: 100,
+                ..Default::default()
+            };
+            let page = db.list_products(&f).await.unwrap();
+            for p in &page.items {
+                variants.extend(p.variants.iter().map(|v| v.id.as_str().to_string()));
+            }
+            out.push(serde_json::to_string(&*page).unwrap());
+        }
+        for v in variants
+            .iter()
+            .chain([&self.ids["variant"], &self.ids["victim_variant"]])
+        {
+            if let Ok(one) = db.variant(v).await {
+                out.push(serde_json::to_string(&one).unwrap());
+            }
+            out.push(serde_json::to_string(&db.stock_levels(v).await.unwrap()).unwrap());
+            out.push(serde_json::to_string(&db.movements(v, None, 100).await.unwrap()).unwrap());
+        }
+        out.push(serde_json::to_string(&db.categories().await.unwrap()).unwrap());
+        out.push(serde_json::to_string(&db.locations().await.unwrap()).unwrap());
+        out.push(serde_json::to_string(&db.tax_classes().await.unwrap()).unwrap());
+        for k in db.api_keys().await.unwrap() {
+            out.push(format!(
+                "{} {} {} {:?}",
+                k.id.as_str(),
+                k.name,
+                k.scope,
+                k.revoked_at
+            ));
+        }
+        out.join("\n")
+    }
+
+    /// The `access.denied` entries, newest first.
+    pub async fn denials(&self) -> Vec<AuditEntry> {
+        let f = AuditFilter {
+            action: Some("access.denied".into()),
+            limit: Some(10_000),
+            ..Default::default()
+        };
+        self.t.db.audit_entries(&f).await.unwrap()
+    }
+}
