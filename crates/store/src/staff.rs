@@ -69,6 +69,17 @@ impl Db {
         Ok(())
     }
 
+    /// How many reset links were made for a user since `since` (UTC ms).
+    pub async fn reset_links_since(&self, user_id: &str, since: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2",
+        )
+        .bind(user_id)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// The user a reset link is for, if it is unused and unexpired (does not use it).
     pub async fn password_reset_user(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
         let id: Option<String> = sqlx::query_scalar(

@@ -112,10 +112,19 @@ pub async fn forgot(
         state.db.user_by_email(&typed).await?
     };
     let smtp = state.cfg.smtp.is_some();
+    let recent = match &user {
+        Some(u) => {
+            let since = state.db.now() - LINK_WINDOW_MS;
+            state.db.reset_links_since(u.id.as_str(), since).await?
+        }
+        None => 0,
+    };
     let why = match &user {
         None => "no such account",
         Some(u) if u.disabled => "account disabled",
         Some(_) if !smtp => "email is not set up",
+        // Nobody's inbox gets flooded with links: the page still answers the same.
+        Some(_) if recent >= LINKS_PER_WINDOW => "not sent: too many links requested this hour",
         Some(u) => {
             send_link(&state, u, &ip).await?;
             "link emailed"
@@ -139,6 +148,11 @@ pub async fn forgot(
         None,
     ))
 }
+
+/// At most this many reset links are emailed to one account per [`LINK_WINDOW_MS`].
+const LINKS_PER_WINDOW: i64 = 3;
+/// One hour.
+const LINK_WINDOW_MS: i64 = 60 * 60 * 1000;
 
 /// Store a fresh link for `u` and email it in the background (a slow or failing mail server
 /// must not show in the response time; failures are logged).
