@@ -47,6 +47,100 @@ pub enum Command {
     /// Measure performance and print figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Manage staff accounts: add, list, disable, enable, unlock, reset a password or MFA.
+    /// Every change is recorded in the audit log (actor `cli`).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Check, prune or export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Manage the offline list of breached passwords that staff may not use.
+    #[command(subcommand)]
+    Passwords(PasswordsCommand),
+}
+
+/// `storefort user ...`. Bad input (unknown email, bad role) exits with status 2 and changes
+/// nothing.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a staff member. A strong temporary password is generated and printed once; they
+    /// must choose their own at first sign-in (owners and managers also enrol MFA then).
+    Add(UserAddArgs),
+    /// List staff: email, name, role, MFA, locked, disabled, last sign-in (UTC).
+    List,
+    /// Disable an account: sign-in is refused, every session ends and the API keys they made
+    /// stop working (until re-enabled). The last enabled owner cannot be disabled.
+    Disable(UserEmail),
+    /// Re-enable a disabled account.
+    Enable(UserEmail),
+    /// Lift a lockout after too many failed sign-ins.
+    Unlock(UserEmail),
+    /// Give an account a new temporary password (printed once), end every session, and make
+    /// them choose their own at next sign-in. Use it when a device is lost or a password leaked.
+    ResetPassword(UserEmail),
+    /// Turn off someone's two-step sign-in (lost phone and recovery codes); every session ends
+    /// and owners and managers must enrol again at next sign-in.
+    ResetMfa(UserEmail),
+}
+
+/// `storefort user add`.
+#[derive(Debug, Args)]
+pub struct UserAddArgs {
+    /// Their sign-in email.
+    pub email: String,
+    /// Their name, as shown to other staff.
+    #[arg(long)]
+    pub name: String,
+    /// What they may do: owner (everything), manager (catalog, stock, orders, refunds,
+    /// customers) or cashier (sell, look up stock and orders).
+    #[arg(long, value_parser = ["owner", "manager", "cashier"])]
+    pub role: String,
+}
+
+/// A staff member named by email.
+#[derive(Debug, Args)]
+pub struct UserEmail {
+    /// Their sign-in email.
+    pub email: String,
+}
+
+/// `storefort audit ...`.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain from the oldest kept entry. Prints "audit log intact: N entries"
+    /// (exit 0) or the first entry that was changed, deleted or reordered (exit 1).
+    Verify,
+    /// Delete entries older than security.audit_retention_days (default 400) now; `serve`
+    /// also does this at start and daily. The chain stays verifiable.
+    Prune,
+    /// Write the whole log, newest entry first, to a CSV file. Cells a
+    /// spreadsheet would run as formulas are prefixed with `'`. The file is created 0600 and
+    /// never overwritten.
+    Export(AuditExportArgs),
+}
+
+/// `storefort audit export`.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// The CSV file to create.
+    #[arg(long = "csv", value_name = "FILE")]
+    pub csv: PathBuf,
+}
+
+/// `storefort passwords ...`.
+#[derive(Debug, Subcommand)]
+pub enum PasswordsCommand {
+    /// Import a breached-password list: SHA-1 hashes in hex, one a line, optionally followed by
+    /// `:count` (the Have I Been Pwned "pwned-passwords-sha1" format). Only the first 16 hex
+    /// digits are kept; other lines are skipped. Staff cannot then choose a listed password.
+    ImportBreached(ImportBreachedArgs),
+}
+
+/// `storefort passwords import-breached`.
+#[derive(Debug, Args)]
+pub struct ImportBreachedArgs {
+    /// The list to import.
+    pub file: PathBuf,
 }
 
 /// `storefort init`.
@@ -120,4 +214,18 @@ pub struct BenchCatalogArgs {
     /// Products in the self-started shop.
     #[arg(long, default_value_t = 10_000)]
     pub products: usize,
+    /// Send this many requests a second in all, on a fixed schedule spread over the
+    /// connections, instead of as many as the connections can (which saturates the machine).
+    /// A request held up by a slow answer counts from when it was due.
+    #[arg(long, value_name = "N")]
+    pub rate: Option<u32>,
+    /// While the catalog load runs, sign in this many times a second (POST /admin/login as a
+    /// bench cashier, argon2id on the server) and report the sign-ins too. Self-started shop
+    /// only.
+    #[arg(long, default_value_t = 0, conflicts_with = "url")]
+    pub logins_per_sec: u32,
+    /// Run the catalog load twice, without and then with this many sign-ins a second, and
+    /// print how much the catalog p99 moved. Self-started shop only.
+    #[arg(long, value_name = "N", conflicts_with_all = ["url", "logins_per_sec"])]
+    pub compare_logins: Option<u32>,
 }

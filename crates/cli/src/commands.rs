@@ -1,4 +1,5 @@
-//! The subcommands: init, serve, demo, migrate (doctor and bench live in their own modules).
+//! The subcommands: init, serve, demo, migrate (doctor, bench, user, audit and passwords live in
+//! their own modules).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -43,6 +44,11 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         }
         Command::Bench(BenchCommand::Catalog(a)) => {
             crate::bench::catalog(&a).await.map(|_| ExitCode::SUCCESS)
+        }
+        Command::User(c) => crate::user::run(&Config::load(Some(&cli.config))?, c).await,
+        Command::Audit(c) => crate::audit_cmd::run(&Config::load(Some(&cli.config))?, c).await,
+        Command::Passwords(c) => {
+            crate::passwords_cmd::run(&Config::load(Some(&cli.config))?, c).await
         }
     }
 }
@@ -111,6 +117,7 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
 async fn serve(cfg: &Config) -> CliResult<()> {
     setup::master_key(cfg)?;
     let db = setup::open_db(cfg).await?;
+    crate::audit_cmd::spawn_retention(db.clone());
     let running = setup::start(cfg, db).await?;
     println!("listening on https://{}", running.https);
     let _ = std::io::stdout().flush();
@@ -143,6 +150,7 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     } else {
         format!("{DEMO_OWNER} (password shown when this demo was created; `storefort demo --new-password` makes a new one)")
     };
+    crate::audit_cmd::spawn_retention(db.clone());
     let running = setup::start(&cfg, db).await?;
     let base = setup::public_base(running.https);
     println!(

@@ -3,13 +3,16 @@
 
 use clap::Parser;
 
+mod audit_cmd;
 mod bench;
 mod cli;
 mod commands;
 mod config;
 mod doctor;
+mod passwords_cmd;
 mod seed;
 mod setup;
+mod user;
 
 fn main() -> std::process::ExitCode {
     let args = cli::Cli::parse();

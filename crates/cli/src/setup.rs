@@ -5,6 +5,7 @@ use std::path::Path;
 use storefort_core::money::Currency;
 use storefort_crypto::master_key::MasterKey;
 use storefort_crypto::password;
+use storefort_store::audit::AuditEvent;
 use storefort_store::Db;
 use storefort_web::server::{Certificates, Listeners, Running};
 use storefort_web::{AppState, WebConfig};
@@ -13,6 +14,26 @@ use crate::config::{Config, TlsMode};
 
 /// Errors at the top of the binary are reported as text.
 pub type CliResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Exit status for bad input (unknown email, bad role, missing file): nothing was changed.
+pub const BAD_INPUT: u8 = 2;
+
+/// Report bad input on stderr; returns the exit status for it.
+pub fn bad_input(message: impl std::fmt::Display) -> std::process::ExitCode {
+    eprintln!("error: {message}");
+    std::process::ExitCode::from(BAD_INPUT)
+}
+
+/// Record an operator's change in the audit log: actor and address are both `cli`.
+pub async fn audit_cli(db: &Db, action: &str, target: &str, details: &str) -> CliResult<()> {
+    db.audit(
+        AuditEvent::new(action, "cli", "cli")
+            .on(target)
+            .details(details),
+    )
+    .await?;
+    Ok(())
+}
 
 /// Create the data directory with mode 0700 (or tighten an existing one we created).
 pub fn ensure_data_dir(dir: &Path) -> CliResult<()> {
@@ -81,11 +102,19 @@ pub async fn create_owner(db: &Db, email: &str, name: &str, shop_name: &str) -> 
         let pw = pw.clone();
         tokio::task::spawn_blocking(move || password::hash(&pw)).await??
     };
-    db.create_user(email, name, "owner", &hash, score).await?;
+    let user = db.create_user(email, name, "owner", &hash, score).await?;
+    audit_cli(
+        db,
+        "staff.created",
+        &user.email,
+        "role owner; generated password",
+    )
+    .await?;
     Ok(pw)
 }
 
-/// Give a user a new generated password (ending their sessions); returns it.
+/// Give a user a new generated password (ending their sessions); returns it. The demo uses
+/// this; `storefort user reset-password` makes a temporary one instead.
 pub async fn reset_password(db: &Db, email: &str) -> CliResult<String> {
     let user = db
         .user_by_email(email)
@@ -98,6 +127,13 @@ pub async fn reset_password(db: &Db, email: &str) -> CliResult<String> {
         tokio::task::spawn_blocking(move || password::hash(&pw)).await??
     };
     db.set_password(user.id.as_str(), &hash, score).await?;
+    audit_cli(
+        db,
+        "password.reset",
+        &user.email,
+        "new generated password; every session ended",
+    )
+    .await?;
     Ok(pw)
 }
 

@@ -154,4 +154,21 @@ async fn demo_shop_starts_serves_and_is_reused() {
         started.elapsed()
     );
     assert!(started.elapsed() < Duration::from_secs(30));
+    drop(second);
+
+    // `--new-password` gives the demo owner a fresh password, printed once.
+    let third = start(&dir, &["--new-password"]);
+    let login = third
+        .lines
+        .iter()
+        .find(|l| l.contains("Owner login:"))
+        .unwrap();
+    assert!(login.contains("(new password, shown once)"), "{login}");
+    let fresh = login
+        .split(" / ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap();
+    assert_ne!(fresh, password);
+    assert!(storefort_crypto::password::check_policy(fresh, &[]).is_ok());
 }

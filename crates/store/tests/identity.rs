@@ -69,8 +69,14 @@ async fn totp_steps_and_recovery_codes_work_once() {
         let id = owner(db).await;
         assert!(!db.user(&id).await.unwrap().mfa_enabled);
         let secret = db.begin_mfa_enrolment(&id).await.unwrap();
-        assert_eq!(db.pending_mfa_secret(&id).await.unwrap(), Some(secret.clone()));
-        assert!(!db.user(&id).await.unwrap().mfa_enabled, "pending is not on");
+        assert_eq!(
+            db.pending_mfa_secret(&id).await.unwrap(),
+            Some(secret.clone())
+        );
+        assert!(
+            !db.user(&id).await.unwrap().mfa_enabled,
+            "pending is not on"
+        );
         let codes = vec!["abcde-fghij".to_string(), "kmnpq-rstuv".to_string()];
         db.confirm_mfa(&id, 100, &codes).await.unwrap();
         assert!(db.user(&id).await.unwrap().mfa_enabled, "{}", t.name);
@@ -82,7 +88,10 @@ async fn totp_steps_and_recovery_codes_work_once() {
                 .await
                 .unwrap();
         assert!(!stored.unwrap().contains(&secret), "seed sealed at rest");
-        assert!(!db.spend_totp_step(&id, 100).await.unwrap(), "enrolment step spent");
+        assert!(
+            !db.spend_totp_step(&id, 100).await.unwrap(),
+            "enrolment step spent"
+        );
         assert!(db.spend_totp_step(&id, 101).await.unwrap());
         assert!(!db.spend_totp_step(&id, 101).await.unwrap(), "replay");
         assert!(!db.spend_totp_step(&id, 99).await.unwrap(), "older step");
@@ -123,16 +132,25 @@ async fn reset_links_expire_and_work_once() {
     for t in common::backends_with_clock(clock.clone()).await {
         let db = &t.db;
         let id = owner(db).await;
-        db.create_session(&id, "s1", "c", Stage::Full, "", "").await.unwrap();
+        db.create_session(&id, "s1", "c", Stage::Full, "", "")
+            .await
+            .unwrap();
         db.create_password_reset(&id, "r1").await.unwrap();
         db.create_password_reset(&id, "r2").await.unwrap();
         assert!(db.password_reset_user("r1").await.unwrap().is_some());
         assert_eq!(db.use_password_reset("r1").await.unwrap(), Some(id.clone()));
         assert_eq!(db.use_password_reset("r1").await.unwrap(), None, "reused");
-        assert_eq!(db.use_password_reset("r2").await.unwrap(), None, "siblings die too");
+        assert_eq!(
+            db.use_password_reset("r2").await.unwrap(),
+            None,
+            "siblings die too"
+        );
         db.create_password_reset(&id, "r3").await.unwrap();
         clock.advance(31 * MIN);
-        assert!(db.password_reset_user("r3").await.unwrap().is_none(), "expired");
+        assert!(
+            db.password_reset_user("r3").await.unwrap().is_none(),
+            "expired"
+        );
         assert_eq!(db.use_password_reset("r3").await.unwrap(), None);
         assert_eq!(db.use_password_reset("nope").await.unwrap(), None);
     }
@@ -144,11 +162,18 @@ async fn password_history_keeps_the_last_four() {
         let db = &t.db;
         let id = owner(db).await;
         for i in 2..=6 {
-            db.set_password(&id, &format!("$argon2id$h{i}"), 4).await.unwrap();
+            db.set_password(&id, &format!("$argon2id$h{i}"), 4)
+                .await
+                .unwrap();
         }
         assert_eq!(
             db.password_history(&id).await.unwrap(),
-            ["$argon2id$h6", "$argon2id$h5", "$argon2id$h4", "$argon2id$h3"],
+            [
+                "$argon2id$h6",
+                "$argon2id$h5",
+                "$argon2id$h4",
+                "$argon2id$h3"
+            ],
             "{}",
             t.name
         );
@@ -161,17 +186,37 @@ async fn invitations_accept_once_and_expire() {
     for t in common::backends_with_clock(clock.clone()).await {
         let db = &t.db;
         let id = owner(db).await;
-        let bad = db.create_invitation("x", "Cass", "cashier", &id, "i0").await;
+        let bad = db
+            .create_invitation("x", "Cass", "cashier", &id, "i0")
+            .await;
         assert!(matches!(bad, Err(StoreError::Invalid(e)) if e.field == "email"));
-        let bad = db.create_invitation("c@example.com", "Cass", "root", &id, "i0").await;
+        let bad = db
+            .create_invitation("c@example.com", "Cass", "root", &id, "i0")
+            .await;
         assert!(matches!(bad, Err(StoreError::Invalid(e)) if e.field == "role"));
-        let dup = db.create_invitation("owner@example.com", "O", "cashier", &id, "i0").await;
-        assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{}", t.name);
-        db.create_invitation("c@example.com", "Cass", "cashier", &id, "i1").await.unwrap();
+        let dup = db
+            .create_invitation("owner@example.com", "O", "cashier", &id, "i0")
+            .await;
+        assert!(
+            matches!(dup, Err(StoreError::Conflict { .. })),
+            "{}",
+            t.name
+        );
+        db.create_invitation("c@example.com", "Cass", "cashier", &id, "i1")
+            .await
+            .unwrap();
         let u = db.accept_invitation("i1", "$argon2id$c", 4).await.unwrap();
-        assert_eq!((u.email.as_str(), u.role.as_str()), ("c@example.com", "cashier"));
-        assert!(db.accept_invitation("i1", "$argon2id$c", 4).await.is_err(), "once");
-        db.create_invitation("m@example.com", "Max", "manager", &id, "i2").await.unwrap();
+        assert_eq!(
+            (u.email.as_str(), u.role.as_str()),
+            ("c@example.com", "cashier")
+        );
+        assert!(
+            db.accept_invitation("i1", "$argon2id$c", 4).await.is_err(),
+            "once"
+        );
+        db.create_invitation("m@example.com", "Max", "manager", &id, "i2")
+            .await
+            .unwrap();
         clock.advance(8 * 24 * 60 * MIN);
         assert!(db.open_invitation("i2").await.unwrap().is_none(), "expired");
         assert!(db.accept_invitation("i2", "$argon2id$m", 4).await.is_err());
@@ -218,7 +263,10 @@ async fn audit_chain_catches_changes_deletions_and_reordering() {
     for t in common::backends().await {
         let db = &t.db;
         write_events(db, 6).await;
-        assert_eq!(db.verify_audit().await.unwrap(), AuditVerdict::Intact { entries: 6 });
+        assert_eq!(
+            db.verify_audit().await.unwrap(),
+            AuditVerdict::Intact { entries: 6 }
+        );
         let seqs: Vec<i64> = db
             .audit_entries(&AuditFilter::default())
             .await
@@ -235,7 +283,9 @@ async fn audit_chain_catches_changes_deletions_and_reordering() {
         sqlx::query("DROP TRIGGER audit_log_no_update ON audit_log")
             .execute(&db.pool)
             .await
-            .or(sqlx::query("DROP TRIGGER audit_log_no_update").execute(&db.pool).await)
+            .or(sqlx::query("DROP TRIGGER audit_log_no_update")
+                .execute(&db.pool)
+                .await)
             .unwrap();
         // Changed: the attacker rewrites who failed to sign in.
         sqlx::query("UPDATE audit_log SET actor = 'someone-else' WHERE seq = $1")
@@ -243,13 +293,21 @@ async fn audit_chain_catches_changes_deletions_and_reordering() {
             .execute(&db.pool)
             .await
             .unwrap();
-        assert_eq!(broken_at(db.verify_audit().await.unwrap()), seqs[3], "{}", t.name);
+        assert_eq!(
+            broken_at(db.verify_audit().await.unwrap()),
+            seqs[3],
+            "{}",
+            t.name
+        );
         sqlx::query("UPDATE audit_log SET actor = 'eve@example.com' WHERE seq = $1")
             .bind(seqs[3])
             .execute(&db.pool)
             .await
             .unwrap();
-        assert!(matches!(db.verify_audit().await.unwrap(), AuditVerdict::Intact { .. }));
+        assert!(matches!(
+            db.verify_audit().await.unwrap(),
+            AuditVerdict::Intact { .. }
+        ));
         // Reordered: swap two entries' positions.
         for (from, to) in [(seqs[1], -1), (seqs[2], seqs[1]), (-1, seqs[2])] {
             sqlx::query("UPDATE audit_log SET seq = $1 WHERE seq = $2")
@@ -259,7 +317,12 @@ async fn audit_chain_catches_changes_deletions_and_reordering() {
                 .await
                 .unwrap();
         }
-        assert_eq!(broken_at(db.verify_audit().await.unwrap()), seqs[1], "{}", t.name);
+        assert_eq!(
+            broken_at(db.verify_audit().await.unwrap()),
+            seqs[1],
+            "{}",
+            t.name
+        );
         for (from, to) in [(seqs[1], -1), (seqs[2], seqs[1]), (-1, seqs[2])] {
             sqlx::query("UPDATE audit_log SET seq = $1 WHERE seq = $2")
                 .bind(to)
@@ -274,7 +337,12 @@ async fn audit_chain_catches_changes_deletions_and_reordering() {
             .execute(&db.pool)
             .await
             .unwrap();
-        assert_eq!(broken_at(db.verify_audit().await.unwrap()), seqs[5], "{}", t.name);
+        assert_eq!(
+            broken_at(db.verify_audit().await.unwrap()),
+            seqs[5],
+            "{}",
+            t.name
+        );
         // Deleting the oldest entries without moving the anchor is caught too.
         sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
             .bind(seqs[0])

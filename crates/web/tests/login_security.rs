@@ -44,7 +44,11 @@ async fn ten_wrong_passwords_lock_the_account_for_thirty_minutes() {
     assert_eq!(count(&t, "login.failure").await, 10);
     assert_eq!(count(&t, "login.lockout").await, 1);
     let locked = try_login(&t, OWNER_EMAIL, OWNER_PASSWORD).await;
-    assert_eq!(locked.status, StatusCode::UNAUTHORIZED, "right password, locked");
+    assert_eq!(
+        locked.status,
+        StatusCode::UNAUTHORIZED,
+        "right password, locked"
+    );
     assert!(locked.headers.get(header::SET_COOKIE).is_none());
     let unknown = try_login(&t, "nobody@example.com", "whatever 123").await;
     assert_eq!(
@@ -53,7 +57,10 @@ async fn ten_wrong_passwords_lock_the_account_for_thirty_minutes() {
         "a locked account looks like a wrong password"
     );
     t.clock.advance(29 * MIN);
-    assert_eq!(try_login(&t, OWNER_EMAIL, OWNER_PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        try_login(&t, OWNER_EMAIL, OWNER_PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     t.clock.advance(2 * MIN);
     let r = try_login(&t, OWNER_EMAIL, OWNER_PASSWORD).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "unlocked after 30 minutes");
@@ -68,7 +75,10 @@ async fn an_owner_unlock_lets_the_member_in_at_once() {
     }
     let id = t.db.user_by_email(OWNER_EMAIL).await.unwrap().unwrap().id;
     t.db.unlock_user(id.as_str()).await.unwrap();
-    assert_eq!(try_login(&t, OWNER_EMAIL, OWNER_PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        try_login(&t, OWNER_EMAIL, OWNER_PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -95,7 +105,9 @@ async fn one_address_guessing_across_accounts_is_slowed_down() {
             .unwrap()
     };
     for i in 0..30 {
-        let r = t.send(from("198.51.100.9", format!("user{i}@example.com"))).await;
+        let r = t
+            .send(from("198.51.100.9", format!("user{i}@example.com")))
+            .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
     }
     let r = t.send(from("198.51.100.9", OWNER_EMAIL.into())).await;
@@ -103,7 +115,11 @@ async fn one_address_guessing_across_accounts_is_slowed_down() {
     assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
     assert_eq!(count(&t, "login.rate_limited").await, 1);
     let other = t.send(from("203.0.113.50", "x@example.com".into())).await;
-    assert_eq!(other.status, StatusCode::UNAUTHORIZED, "other addresses unaffected");
+    assert_eq!(
+        other.status,
+        StatusCode::UNAUTHORIZED,
+        "other addresses unaffected"
+    );
     t.clock.advance(16 * MIN);
     let later = t.send(from("198.51.100.9", "y@example.com".into())).await;
     assert_eq!(later.status, StatusCode::UNAUTHORIZED, "the window passes");
@@ -147,11 +163,10 @@ async fn old_hashes_are_upgraded_on_sign_in() {
         .hash_password(b"an older cashier passphrase 7", &salt)
         .unwrap()
         .to_string();
-    let u = t
-        .db
-        .create_user("cass@example.com", "Cass", "cashier", &old, 4)
-        .await
-        .unwrap();
+    let u =
+        t.db.create_user("cass@example.com", "Cass", "cashier", &old, 4)
+            .await
+            .unwrap();
     let r = try_login(&t, "cass@example.com", "an older cashier passphrase 7").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let after = t.db.user(u.id.as_str()).await.unwrap().password_hash;
@@ -176,13 +191,17 @@ async fn bad_input_is_refused_without_a_session() {
                 .method(Method::POST)
                 .uri("/admin/login")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!("email={OWNER_EMAIL}&password=%FF%FE%FD")))
+                .body(Body::from(format!(
+                    "email={OWNER_EMAIL}&password=%FF%FE%FD"
+                )))
                 .unwrap(),
         )
         .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     // A forged cookie is no session.
-    let r = t.get("/admin", Some("__Host-sf_session=forged-token")).await;
+    let r = t
+        .get("/admin", Some("__Host-sf_session=forged-token"))
+        .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert!(r.location().starts_with("/admin/login"));
 }

@@ -281,14 +281,23 @@ async fn one_account_gets_at_most_three_links_an_hour() {
     let t = smtp_app(&sink).await;
     for i in 0..3 {
         assert_eq!(forgot(&t, OWNER_EMAIL).await.status, StatusCode::OK);
-        assert!(sink.next(Duration::from_secs(20)).await.is_some(), "email {i}");
+        assert!(
+            sink.next(Duration::from_secs(20)).await.is_some(),
+            "email {i}"
+        );
     }
     let r = forgot(&t, OWNER_EMAIL).await;
     assert_eq!(r.status, StatusCode::OK, "the same answer");
-    assert!(sink.next(Duration::from_millis(1500)).await.is_none(), "no fourth email");
+    assert!(
+        sink.next(Duration::from_millis(1500)).await.is_none(),
+        "no fourth email"
+    );
     t.clock.advance(61 * MINUTE);
     forgot(&t, OWNER_EMAIL).await;
-    assert!(sink.next(Duration::from_secs(20)).await.is_some(), "an hour later");
+    assert!(
+        sink.next(Duration::from_secs(20)).await.is_some(),
+        "an hour later"
+    );
 }
 
 #[tokio::test]

@@ -9,10 +9,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
-use hyper::{header, Request, StatusCode};
+use hyper::{header, HeaderMap, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -114,6 +114,16 @@ impl Endpoint {
 
     /// Open one keep-alive connection.
     pub async fn connect(&self) -> CliResult<SendRequest<Empty<Bytes>>> {
+        self.open().await
+    }
+
+    /// Open one connection sending bodies of type `B`.
+    async fn open<B>(&self) -> CliResult<SendRequest<B>>
+    where
+        B: hyper::body::Body + Send + 'static,
+        B::Data: Send,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let tcp = tokio::net::TcpStream::connect(self.addr).await?;
         tcp.set_nodelay(true)?;
         let tls = self.tls.connect(self.server_name.clone(), tcp).await?;
@@ -140,6 +150,31 @@ impl Endpoint {
             let status = res.status();
             let body = res.into_body().collect().await?.to_bytes();
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, body))
+        };
+        tokio::time::timeout(REQUEST_TIMEOUT, call)
+            .await
+            .map_err(|_| "request timed out")?
+    }
+
+    /// POST a form on a new connection, as a browser signing in does; returns the status and
+    /// the headers.
+    pub async fn post_form_once(
+        &self,
+        path: &str,
+        form: String,
+    ) -> CliResult<(StatusCode, HeaderMap)> {
+        let call = async {
+            let mut conn = self.open::<Full<Bytes>>().await?;
+            let req = Request::post(path)
+                .header(header::HOST, &self.authority)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::USER_AGENT, "storefort-bench")
+                .body(Full::new(Bytes::from(form)))?;
+            conn.ready().await?;
+            let res = conn.send_request(req).await?;
+            let (status, headers) = (res.status(), res.headers().clone());
+            res.into_body().collect().await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, headers))
         };
         tokio::time::timeout(REQUEST_TIMEOUT, call)
             .await
@@ -195,20 +230,26 @@ struct Tally {
 }
 
 /// Load `path` with `connections` connections: warm up for `warmup`, then measure for `measure`.
+/// Each connection sends back to back, or with `rate` (requests a second in all) on a fixed
+/// schedule, the connections staggered.
 pub async fn load(
     ep: &Endpoint,
     path: &str,
     connections: usize,
     warmup: Duration,
     measure: Duration,
+    rate: Option<u32>,
 ) -> Stats {
     let start = Instant::now();
     let (from, until) = (start + warmup, start + warmup + measure);
+    let connections = connections.max(1);
+    let pace = rate.map(|r| Duration::from_secs_f64(connections as f64 / f64::from(r.max(1))));
     let mut tasks = Vec::with_capacity(connections);
-    for _ in 0..connections.max(1) {
+    for i in 0..connections {
         let (ep, path) = (ep.clone(), path.to_string());
+        let due = pace.map(|p| (start + p.mul_f64(i as f64 / connections as f64), p));
         tasks.push(tokio::spawn(async move {
-            worker(&ep, &path, from, until).await
+            worker(&ep, &path, from, until, due).await
         }));
     }
     let mut stats = Stats {
@@ -229,7 +270,15 @@ pub async fn load(
     stats
 }
 
-async fn worker(ep: &Endpoint, path: &str, from: Instant, until: Instant) -> Tally {
+/// Send requests until `until`, back to back or, with `schedule` (first due time, interval),
+/// on that schedule.
+async fn worker(
+    ep: &Endpoint,
+    path: &str,
+    from: Instant,
+    until: Instant,
+    mut schedule: Option<(Instant, Duration)>,
+) -> Tally {
     let mut t = Tally::default();
     let mut conn = None;
     while Instant::now() < until {
@@ -246,7 +295,25 @@ async fn worker(ep: &Endpoint, path: &str, from: Instant, until: Instant) -> Tal
                 }
             },
         };
-        let sent = Instant::now();
+        // On a schedule, a request that is late because the previous answer was slow counts
+        // from when it was due (the server made it wait); one sent after a timer wake counts
+        // from the wake (the timer's lateness is ours).
+        let sent = match schedule.as_mut() {
+            None => Instant::now(),
+            Some((due, every)) => {
+                let at = *due;
+                *due += *every;
+                if at > Instant::now() {
+                    tokio::time::sleep_until(tokio::time::Instant::from_std(at)).await;
+                    Instant::now()
+                } else {
+                    at
+                }
+            }
+        };
+        if sent >= until {
+            break;
+        }
         let res = ep.get(c, path).await;
         let measured = sent >= from && sent < until;
         match res {

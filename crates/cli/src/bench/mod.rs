@@ -4,15 +4,23 @@
 //! Without `--url` it starts its own shop (temp data dir, seeded catalog, a child
 //! `storefort serve` on a loopback port) and throws it away afterwards. Each target is warmed up
 //! for a second and then measured for `--seconds`, so the run always ends by itself.
+//!
+//! `--logins-per-sec N` signs in N times a second as a bench cashier throughout the load;
+//! `--compare-logins N` runs the load without and then with N sign-ins a second and prints how
+//! much the p99 moved (the budget is 20%). `--rate N` paces the catalog load at N
+//! requests a second instead of saturating the machine.
 
 mod client;
+mod logins;
+mod report;
 mod seed;
 mod shop;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use client::{Endpoint, Stats};
+use client::Endpoint;
+use report::{Facts, Run};
 
 use crate::cli::BenchCatalogArgs;
 use crate::setup::CliResult;
@@ -23,15 +31,15 @@ const WARMUP: Duration = Duration::from_secs(1);
 const COUNT_PAGE: usize = 100;
 
 /// One thing to load.
-struct Target {
+pub(crate) struct Target {
     label: &'static str,
     path: String,
 }
 
 /// Run the catalog benchmark.
 pub async fn catalog(a: &BenchCatalogArgs) -> CliResult<()> {
-    if a.seconds == 0 || a.connections == 0 {
-        return Err("--seconds and --connections must be at least 1".into());
+    if a.seconds == 0 || a.connections == 0 || a.rate == Some(0) {
+        return Err("--seconds, --connections and --rate must be at least 1".into());
     }
     match &a.url {
         None => self_started(a).await,
@@ -49,28 +57,52 @@ async fn self_started(a: &BenchCatalogArgs) -> CliResult<()> {
     eprintln!("starting a benchmark shop with {} products...", a.products);
     let shop = shop::start(a.products).await?;
     let addr = shop.addr;
+    let authority = format!("localhost:{}", addr.port());
     let ep = Endpoint::new(
         addr,
         "localhost",
-        format!("localhost:{}", addr.port()),
+        authority.clone(),
         Some(&shop.seeded.api_key),
     )?;
+    let login_ep = Endpoint::new(addr, "localhost", authority, None)?;
+    let cashier = logins::Account {
+        email: shop.seeded.cashier_email.clone(),
+        password: shop.seeded.cashier_password.clone(),
+    };
     let slug = shop.seeded.category_slugs.first().cloned();
-    let result = run_targets(a, &ep, slug.as_deref()).await;
+    let rates = match a.compare_logins {
+        Some(n) => vec![0, n],
+        None => vec![a.logins_per_sec],
+    };
+    let mut runs = Vec::new();
+    let mut failed = None;
+    for rate in rates {
+        let sign_ins = (rate > 0).then_some((&login_ep, &cashier));
+        match run_targets(a, &ep, slug.as_deref(), rate, sign_ins).await {
+            Ok(r) => runs.push(r),
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        }
+    }
     let memory = shop.memory();
     let first = shop.first_request;
     let products = shop.products;
     shop.stop()?;
-    let results = result?;
-    let about = format!("self-started shop on https://{addr}");
-    report(
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    report::print(
         a,
-        &about,
-        &results,
-        memory.map(|m| m.0),
-        memory.map(|m| m.1),
-        Some(first),
-        Some(products),
+        &runs,
+        &Facts {
+            about: format!("self-started shop on https://{addr}"),
+            rss: memory.map(|m| m.0),
+            peak: memory.map(|m| m.1),
+            first: Some(first),
+            products: Some(products),
+        },
     );
     Ok(())
 }
@@ -120,15 +152,17 @@ async fn remote(a: &BenchCatalogArgs, url: &str, key: &str) -> CliResult<()> {
         eprintln!("the shop has no categories: skipping the category page");
     }
     let products = count_products(&ep).await;
-    let results = run_targets(a, &ep, slug.as_deref()).await?;
-    report(
+    let run = run_targets(a, &ep, slug.as_deref(), 0, None).await?;
+    report::print(
         a,
-        &format!("{url} ({addr})"),
-        &results,
-        None,
-        None,
-        None,
-        products,
+        &[run],
+        &Facts {
+            about: format!("{url} ({addr})"),
+            rss: None,
+            peak: None,
+            first: None,
+            products,
+        },
     );
     Ok(())
 }
@@ -153,11 +187,14 @@ async fn count_products(ep: &Endpoint) -> Option<usize> {
     None
 }
 
+/// Load each target in turn; with `sign_ins`, sign in `rate` times a second throughout.
 async fn run_targets(
     a: &BenchCatalogArgs,
     ep: &Endpoint,
     slug: Option<&str>,
-) -> CliResult<Vec<(Target, Stats)>> {
+    rate: u32,
+    sign_ins: Option<(&Endpoint, &logins::Account)>,
+) -> CliResult<Run> {
     let mut targets = vec![Target {
         label: "api",
         path: "/api/v1/products?limit=20".into(),
@@ -168,6 +205,10 @@ async fn run_targets(
             path: format!("/c/{s}"),
         });
     }
+    let load = sign_ins.map(|(login_ep, who)| {
+        eprintln!("signing in {rate} times a second alongside the load...");
+        logins::start(login_ep.clone(), who.clone(), rate)
+    });
     let mut results = Vec::new();
     for t in targets {
         let (status, _) = ep.get_once(&t.path).await?;
@@ -188,83 +229,18 @@ async fn run_targets(
             a.connections,
             WARMUP,
             Duration::from_secs(a.seconds),
+            a.rate,
         )
         .await;
         results.push((t, stats));
     }
-    Ok(results)
-}
-
-fn mib(bytes: u64) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0)
-}
-
-fn report(
-    a: &BenchCatalogArgs,
-    about: &str,
-    results: &[(Target, Stats)],
-    rss: Option<u64>,
-    peak: Option<u64>,
-    first: Option<Duration>,
-    products: Option<usize>,
-) {
-    println!("storefort bench catalog: {about}");
-    println!(
-        "{} keep-alive connections, {} s per target after {} s warm-up\n",
-        a.connections,
-        a.seconds,
-        WARMUP.as_secs()
-    );
-    println!(
-        "{:<36} {:>10} {:>8} {:>11} {:>9} {:>9}",
-        "target", "requests", "errors", "requests/s", "p50 ms", "p99 ms"
-    );
-    let mut summary = serde_json::Map::new();
-    for (t, s) in results {
-        let path = format!("GET {}", t.path);
-        let (p50, p99) = (s.percentile_ms(50.0), s.percentile_ms(99.0));
-        println!(
-            "{path:<36} {:>10} {:>8} {:>11.1} {p50:>9.2} {p99:>9.2}",
-            s.requests,
-            s.errors,
-            s.rps()
-        );
-        summary.insert(format!("{}_rps", t.label), round(s.rps(), 1).into());
-        summary.insert(format!("{}_p50_ms", t.label), round(p50, 3).into());
-        summary.insert(format!("{}_p99_ms", t.label), round(p99, 3).into());
-        summary.insert(format!("{}_requests", t.label), s.requests.into());
-        summary.insert(format!("{}_errors", t.label), s.errors.into());
-    }
-    let na = || "n/a".to_string();
-    println!();
-    println!(
-        "time to first request: {}",
-        first
-            .map(|d| format!("{} ms", d.as_millis()))
-            .unwrap_or_else(na)
-    );
-    let mem = match (rss, peak) {
-        (Some(r), Some(p)) => format!("{:.1} MiB (peak {:.1} MiB)", mib(r), mib(p)),
-        _ => na(),
+    let logins = match load {
+        Some(l) => Some(l.stop().await),
+        None => None,
     };
-    println!("server RSS after load: {mem}");
-    println!(
-        "products: {}",
-        products.map(|n| n.to_string()).unwrap_or_else(na)
-    );
-    summary.insert(
-        "first_request_ms".into(),
-        first.map(|d| d.as_millis() as u64).into(),
-    );
-    summary.insert("rss_mib".into(), rss.map(|r| round(mib(r), 1)).into());
-    summary.insert("peak_rss_mib".into(), peak.map(|r| round(mib(r), 1)).into());
-    summary.insert("products".into(), products.into());
-    summary.insert("connections".into(), a.connections.into());
-    summary.insert("seconds".into(), a.seconds.into());
-    println!("{}", serde_json::Value::Object(summary));
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let f = 10f64.powi(digits);
-    (x * f).round() / f
+    Ok(Run {
+        logins_per_sec: rate,
+        results,
+        logins,
+    })
 }

@@ -29,6 +29,10 @@ pub struct Seeded {
     pub category_slugs: Vec<String>,
     /// A read-scope API key (shown nowhere; the shop is thrown away afterwards).
     pub api_key: String,
+    /// A cashier (no MFA) the login load signs in as.
+    pub cashier_email: String,
+    /// The cashier's generated password.
+    pub cashier_password: String,
 }
 
 enum Val {
@@ -176,8 +180,19 @@ pub async fn seed(db: &Db, n: usize) -> CliResult<Seeded> {
         .await?
         .ok_or("the bench owner was not created")?;
     let (api_key, _) = storefort_web::auth::create_api_key(db, "bench", "read", &owner).await?;
+    let cashier_email = "bench-cashier@storefort.test".to_string();
+    let cashier_password = storefort_crypto::password::generate();
+    let score = storefort_crypto::password::check_policy(&cashier_password, &[])?;
+    let hash = {
+        let pw = cashier_password.clone();
+        tokio::task::spawn_blocking(move || storefort_crypto::password::hash(&pw)).await??
+    };
+    db.create_user(&cashier_email, "Bench Cashier", "cashier", &hash, score)
+        .await?;
     Ok(Seeded {
         category_slugs: categories.into_iter().map(|c| c.slug).collect(),
         api_key,
+        cashier_email,
+        cashier_password,
     })
 }

@@ -6,6 +6,7 @@
 
 mod checks_db;
 mod checks_files;
+mod checks_staff;
 mod checks_tls;
 mod report;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde::Serialize;
+use storefort_crypto::master_key::MasterKey;
 use storefort_store::Db;
 
 use crate::config::Config;
@@ -166,6 +168,26 @@ pub fn registry() -> Vec<Check> {
             title: "Owner account password",
             run: checks_db::owner_password,
         },
+        Check {
+            id: "mfa",
+            title: "Two-step sign-in (MFA)",
+            run: checks_staff::mfa,
+        },
+        Check {
+            id: "passwords",
+            title: "Staff passwords",
+            run: checks_staff::passwords,
+        },
+        Check {
+            id: "unused_accounts",
+            title: "Unused staff accounts",
+            run: checks_staff::unused_accounts,
+        },
+        Check {
+            id: "audit_chain",
+            title: "Audit log chain",
+            run: checks_staff::audit_chain,
+        },
     ]
 }
 
@@ -205,7 +227,8 @@ pub async fn run(config_path: &Path, cfg: &Config, json: bool) -> CliResult<Exit
     })
 }
 
-/// Connect without creating or migrating anything.
+/// Connect without creating or migrating anything. With the master key (when this user can
+/// read it) the audit chain can be verified; doctor still writes nothing.
 async fn open_db(cfg: &Config) -> Result<Db, String> {
     let url = cfg.database_url();
     if let Some(file) = sqlite_file(&url) {
@@ -214,7 +237,13 @@ async fn open_db(cfg: &Config) -> Result<Db, String> {
         }
     }
     match tokio::time::timeout(Duration::from_secs(10), Db::connect(&url)).await {
-        Ok(Ok(db)) => Ok(db),
+        Ok(Ok(db)) => {
+            let db = db.with_policy(cfg.security.policy());
+            Ok(match MasterKey::load(&cfg.master_key_path()) {
+                Ok(key) => db.with_master_key(&key),
+                Err(_) => db,
+            })
+        }
         Ok(Err(e)) => Err(format!("cannot connect: {e}")),
         Err(_) => Err("no answer from the database within 10 s".into()),
     }

@@ -2,7 +2,6 @@
 //! exporting the log is itself audited (PCI DSS 10.2.1.3: all access to audit logs).
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -10,7 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
-use storefort_store::audit::{AuditEntry, AuditEvent, AuditFilter, AuditVerdict};
+use storefort_store::audit::{AuditEvent, AuditFilter, AuditVerdict};
 
 use super::admin::AdminChrome;
 use super::admin_products::Opt;
@@ -19,18 +18,16 @@ use crate::auth::{perm, Admin};
 use crate::middleware::ClientInfo;
 use crate::AppState;
 
+pub mod csv_export;
+
+use csv_export::utc_seconds;
+pub use csv_export::{iso_utc, safe_cell, CsvExport, CSV_HEADER, CSV_LIMIT};
+
 /// Entries per page.
 const PER_PAGE: usize = 100;
-/// Most rows in one CSV download.
-pub const CSV_LIMIT: i64 = 10_000;
 /// Longest text filter kept.
 const MAX_FILTER: usize = 200;
 const DAY_MS: i64 = 86_400_000;
-/// Columns of the CSV export, in order.
-pub const CSV_HEADER: [&str; 9] = [
-    "seq", "time_utc", "actor", "actor_id", "action", "target", "ip", "outcome", "details",
-];
-
 /// This module's routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -157,81 +154,6 @@ fn day_start(field: &str, s: &str) -> Result<Option<i64>, String> {
     let day = u8::try_from(num(d)?).map_err(|_| bad())?;
     let date = time::Date::from_calendar_date(i32::from(num(y)?), month, day).map_err(|_| bad())?;
     Ok(Some(date.midnight().assume_utc().unix_timestamp() * 1000))
-}
-
-/// UTC ms as `yyyy-mm-dd hh:mm:ss` (`-` when out of range).
-fn utc_seconds(ms: i64) -> String {
-    match time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000)) {
-        Ok(t) => format!(
-            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        ),
-        Err(_) => "-".into(),
-    }
-}
-
-/// UTC ms as ISO 8601 with milliseconds: `2024-02-29T12:34:56.789Z`.
-pub fn iso_utc(ms: i64) -> String {
-    let s = utc_seconds(ms).replacen(' ', "T", 1);
-    if s == "-" {
-        s
-    } else {
-        format!("{s}.{:03}Z", ms.rem_euclid(1000))
-    }
-}
-
-/// A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) gets a leading
-/// `'` so it shows as text (OWASP "CSV injection").
-pub fn safe_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}").into()
-    } else {
-        s.into()
-    }
-}
-
-/// A CSV export being written: the header first, then entries, every cell neutralised.
-pub struct CsvExport<W: Write>(csv::Writer<W>);
-
-impl<W: Write> CsvExport<W> {
-    /// Start an export into `out` (writes the header).
-    pub fn new(out: W) -> Result<Self, csv::Error> {
-        let mut w = csv::Writer::from_writer(out);
-        w.write_record(CSV_HEADER)?;
-        Ok(Self(w))
-    }
-
-    /// Append entries.
-    pub fn write(&mut self, entries: &[AuditEntry]) -> Result<(), csv::Error> {
-        for e in entries {
-            let cells = [
-                e.seq.to_string(),
-                iso_utc(e.at),
-                e.actor.clone(),
-                e.actor_id.clone().unwrap_or_default(),
-                e.action.clone(),
-                e.target.clone(),
-                e.ip.clone(),
-                e.outcome.clone(),
-                e.details.clone(),
-            ];
-            self.0
-                .write_record(cells.iter().map(|c| safe_cell(c).into_owned()))?;
-        }
-        Ok(())
-    }
-
-    /// Flush and hand back the output.
-    pub fn finish(self) -> Result<W, csv::Error> {
-        self.0
-            .into_inner()
-            .map_err(|e| csv::Error::from(e.into_error()))
-    }
 }
 
 struct Row {
@@ -422,18 +344,6 @@ mod tests {
             let e = day_start("To", bad).unwrap_err();
             assert!(e.starts_with("To:"), "{bad}: {e}");
         }
-    }
-
-    #[test]
-    fn times_and_cells() {
-        assert_eq!(iso_utc(1_709_210_096_789), "2024-02-29T12:34:56.789Z");
-        assert_eq!(utc_seconds(0), "1970-01-01 00:00:00");
-        assert_eq!(safe_cell("=cmd()"), "'=cmd()");
-        assert_eq!(safe_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(safe_cell("-2+3"), "'-2+3");
-        assert_eq!(safe_cell("+1"), "'+1");
-        assert_eq!(safe_cell("a=b"), "a=b");
-        assert_eq!(safe_cell(""), "");
     }
 
     #[test]
