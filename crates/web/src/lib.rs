@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod hasher;
 pub mod login;
 pub mod mail;
 pub mod metrics;

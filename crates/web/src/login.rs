@@ -52,10 +52,10 @@ fn dummy_hash() -> String {
         .clone()
 }
 
-/// Check a password against a stored hash off the async runtime (argon2id is slow on purpose).
+/// Check a password against a stored hash on the hashing pool (argon2id is slow on purpose).
 pub async fn verify_password(pw: &str, hash: &str) -> Result<bool, ApiError> {
     let (pw, hash) = (pw.to_string(), hash.to_string());
-    tokio::task::spawn_blocking(move || password::verify(&pw, &hash).unwrap_or(false))
+    crate::hasher::run(move || password::verify(&pw, &hash).unwrap_or(false))
         .await
         .map_err(|e| ApiError::internal(&e))
 }
@@ -63,7 +63,7 @@ pub async fn verify_password(pw: &str, hash: &str) -> Result<bool, ApiError> {
 /// Hash a password off the async runtime.
 pub async fn hash_password(pw: &str) -> Result<String, ApiError> {
     let pw = pw.to_string();
-    tokio::task::spawn_blocking(move || password::hash(&pw))
+    crate::hasher::run(move || password::hash(&pw))
         .await
         .map_err(|e| ApiError::internal(&e))?
         .map_err(|e| ApiError::internal(&e))
