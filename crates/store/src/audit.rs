@@ -198,7 +198,7 @@ impl Db {
     pub async fn audit(&self, ev: AuditEvent) -> Result<i64, StoreError> {
         let key = self.secrets()?.chain.clone();
         let _guard = self.audit_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(PG_LOCK)
@@ -215,6 +215,7 @@ impl Db {
                 .bind(ANCHOR)
                 .fetch_optional(&mut *tx)
                 .await?
+                .map(|a: String| anchor_hash(&a).to_string())
                 .unwrap_or_else(|| GENESIS.to_string()),
         };
         let at = self.now();
@@ -302,10 +303,23 @@ impl Db {
     /// Walk the whole chain from its anchor and report the first broken link.
     pub async fn verify_audit(&self) -> Result<AuditVerdict, StoreError> {
         let key = self.secrets()?.chain.clone();
-        let mut prev = self
-            .setting(ANCHOR)
-            .await?
-            .unwrap_or_else(|| GENESIS.to_string());
+        let mut prev = match self.setting(ANCHOR).await? {
+            None => GENESIS.to_string(),
+            Some(a) => {
+                let hash = anchor_hash(&a).to_string();
+                if a != sign_anchor(&key, &hash) {
+                    let first: Option<i64> =
+                        sqlx::query_scalar("SELECT MIN(seq) FROM audit_log")
+                            .fetch_one(&self.pool)
+                            .await?;
+                    return Ok(AuditVerdict::Broken {
+                        seq: first.unwrap_or(0),
+                        reason: "the chain's starting point was moved: entries before it were deleted outside retention".into(),
+                    });
+                }
+                hash
+            }
+        };
         let mut after = i64::MIN;
         let mut checked = 0u64;
         loop {
@@ -343,11 +357,11 @@ impl Db {
     /// Delete entries older than the retention period (default 400 days), move the anchor to
     /// the first kept entry, and record the pruning itself. Returns how many were removed.
     pub async fn prune_audit(&self) -> Result<u64, StoreError> {
-        self.secrets()?;
+        let key = self.secrets()?.chain.clone();
         let cutoff = self.now() - self.policy.audit_retention_ms;
         let removed = {
             let _guard = self.audit_lock.lock().await;
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.write_tx().await?;
             if self.backend == Backend::Postgres {
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(PG_LOCK)
@@ -372,7 +386,7 @@ impl Db {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             )
             .bind(ANCHOR)
-            .bind(&anchor)
+            .bind(sign_anchor(&key, &anchor))
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -387,6 +401,28 @@ impl Db {
         Ok(removed)
     }
 
+    /// A transaction that reads then writes the chain's end. On SQLite it takes the write lock
+    /// at once (`BEGIN IMMEDIATE`, waiting on the busy timeout), so another writer (the CLI, a
+    /// concurrent sign-in) cannot make the upgrade from read to write fail.
+    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Entries with `action` recorded from `ip` since `since` (UTC ms).
+    pub async fn actions_from(&self, ip: &str, action: &str, since: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE ip = $1 AND action = $2 AND at >= $3",
+        )
+        .bind(ip)
+        .bind(action)
+        .bind(since)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// Failed sign-ins recorded from `ip` since `since` (UTC ms), across all accounts.
     pub async fn login_failures_from(&self, ip: &str, since: i64) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
@@ -397,6 +433,17 @@ impl Db {
         .fetch_one(&self.pool)
         .await?)
     }
+}
+
+/// The anchor as stored: the hash the oldest kept entry must follow, and a MAC over it, so
+/// nobody without the master key can delete old entries and move the anchor to match.
+fn sign_anchor(key: &storefort_crypto::chain::ChainKey, hash: &str) -> String {
+    format!("{hash}:{}", key.link("audit-anchor", &[hash]))
+}
+
+/// The hash part of a stored anchor.
+fn anchor_hash(stored: &str) -> &str {
+    stored.split(':').next().unwrap_or(stored)
 }
 
 fn like_escape(s: &str) -> String {

@@ -344,22 +344,21 @@ impl Db {
         .await?)
     }
 
-    /// Count a failed sign-in; at the policy's threshold the account locks for the policy's
-    /// lockout time. Returns the user
-    /// as it now stands.
-    pub async fn record_login_failure(&self, user_id: &str) -> Result<User, StoreError> {
+    /// Count one try at this account's password or code *before* checking it, so parallel
+    /// guesses cannot get past the lockout threshold. At the threshold the account locks for
+    /// the policy's lockout time. Returns the user as it now stands, or `None` if the account
+    /// was already locked (the try is refused unchecked and does not extend the lock). Once a
+    /// lock has run out, counting starts again from one.
+    pub async fn claim_login_attempt(&self, user_id: &str) -> Result<Option<User>, StoreError> {
         let now = self.now();
         let p = &self.policy;
-        // While locked, attempts neither extend the lock nor count; once a lock has run out,
-        // counting starts again from one. (SET sees the row's old values on both engines.)
-        sqlx::query(
+        // SET sees the row's old values on both engines.
+        let done = sqlx::query(
             "UPDATE users SET \
-             failed_logins = CASE WHEN locked_until > $4 THEN failed_logins \
-                 WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END, \
-             locked_until = CASE WHEN locked_until > $4 THEN locked_until \
-                 WHEN locked_until IS NULL AND failed_logins + 1 >= $1 THEN $2 \
-                 WHEN locked_until IS NOT NULL AND 1 >= $1 THEN $2 ELSE NULL END \
-             WHERE id = $3",
+             failed_logins = CASE WHEN locked_until IS NOT NULL THEN 1 ELSE failed_logins + 1 END, \
+             locked_until = CASE WHEN (CASE WHEN locked_until IS NOT NULL THEN 1 \
+                 ELSE failed_logins + 1 END) >= $1 THEN $2 ELSE NULL END \
+             WHERE id = $3 AND (locked_until IS NULL OR locked_until <= $4)",
         )
         .bind(p.lockout_threshold)
         .bind(now + p.lockout_ms)
@@ -367,6 +366,32 @@ impl Db {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.user(user_id).await?))
+    }
+
+    /// Take back a try counted by [`Db::claim_login_attempt`] that turned out right but does
+    /// not finish signing in (the password before the second factor): earlier failures still
+    /// count, and a lock this try would have caused is lifted.
+    pub async fn release_login_attempt(&self, user_id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE users SET failed_logins = failed_logins - 1, \
+             locked_until = CASE WHEN failed_logins - 1 < $1 THEN NULL ELSE locked_until END \
+             WHERE id = $2 AND failed_logins > 0",
+        )
+        .bind(self.policy.lockout_threshold)
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Count a failed sign-in (see [`Db::claim_login_attempt`]); returns the user as it now
+    /// stands.
+    pub async fn record_login_failure(&self, user_id: &str) -> Result<User, StoreError> {
+        self.claim_login_attempt(user_id).await?;
         self.user(user_id).await
     }
 
@@ -514,6 +539,17 @@ impl Db {
     /// The second factor was given: the session is now fully signed in.
     pub async fn complete_session(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE sessions SET stage = 'full' WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Give a session a new token (after the second factor, so a token seen before sign-in
+    /// finished is worthless).
+    pub async fn rotate_session_token(&self, id: &str, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET token_hash = $1 WHERE id = $2")
+            .bind(token_hash)
             .bind(id)
             .execute(&self.pool)
             .await?;

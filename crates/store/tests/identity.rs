@@ -369,6 +369,39 @@ async fn retention_prunes_old_entries_and_the_chain_still_verifies() {
             t.name
         );
         assert_eq!(db.prune_audit().await.unwrap(), 0);
+        // An attacker deletes the oldest kept entry and moves the anchor to match: caught,
+        // because the anchor is signed with the chain key.
+        let oldest = db.audit_entries(&AuditFilter::default()).await.unwrap();
+        let oldest = oldest.last().unwrap().clone();
+        sqlx::query("DELETE FROM audit_log WHERE seq = $1")
+            .bind(oldest.seq)
+            .execute(&db.pool)
+            .await
+            .unwrap();
+        db.set_setting("audit_anchor", &oldest.hash).await.unwrap();
+        assert!(
+            matches!(db.verify_audit().await.unwrap(), AuditVerdict::Broken { .. }),
+            "{}",
+            t.name
+        );
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor_id, actor, action, target, ip, outcome, details, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(oldest.seq)
+        .bind(oldest.at)
+        .bind(&oldest.actor_id)
+        .bind(&oldest.actor)
+        .bind(&oldest.action)
+        .bind(&oldest.target)
+        .bind(&oldest.ip)
+        .bind(&oldest.outcome)
+        .bind(&oldest.details)
+        .bind(&oldest.prev_hash)
+        .bind(&oldest.hash)
+        .execute(&db.pool)
+        .await
+        .unwrap();
         let rows = db
             .audit_entries(&AuditFilter {
                 action: Some("login".into()),
@@ -380,6 +413,10 @@ async fn retention_prunes_old_entries_and_the_chain_still_verifies() {
             .unwrap();
         assert_eq!(rows.len(), 2);
         assert!(rows[0].seq > rows[1].seq, "newest first");
+        assert!(
+            matches!(db.verify_audit().await.unwrap(), AuditVerdict::Broken { .. }),
+            "the moved anchor stays caught"
+        );
         assert_eq!(
             db.login_failures_from("203.0.113.7", clock.now_ms() - 15 * MIN)
                 .await

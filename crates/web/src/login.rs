@@ -88,13 +88,16 @@ pub async fn login(
     let typed: String = email.trim().chars().take(254).collect();
     let since = db.now() - db.policy.ip_window_ms;
     if db.login_failures_from(&ip, since).await? >= db.policy.ip_failure_limit {
-        audit(
-            state,
-            AuditEvent::new("login.rate_limited", &typed, &ip)
-                .on(&typed)
-                .outcome(Outcome::Denied),
-        )
-        .await?;
+        // Recorded once per address and window, so a flood cannot fill the audit log.
+        if db.actions_from(&ip, "login.rate_limited", since).await? == 0 {
+            audit(
+                state,
+                AuditEvent::new("login.rate_limited", &typed, &ip)
+                    .on(&typed)
+                    .outcome(Outcome::Denied),
+            )
+            .await?;
+        }
         return Err(LoginError::RateLimited);
     }
     let user = db.user_by_email(&typed).await?;
@@ -115,24 +118,23 @@ pub async fn login(
         .await?;
         return Err(LoginError::BadCredentials);
     };
-    let now = db.now();
-    let refusal = if user.disabled {
-        Some("account disabled")
-    } else if user.is_locked(now) {
-        Some("account locked")
-    } else if !right {
-        Some("wrong password")
-    } else {
-        None
-    };
-    if let Some(why) = refusal {
-        fail(state, &user, &ip, why).await?;
+    if user.disabled {
+        refuse(state, &user, &ip, "account disabled").await?;
         return Err(LoginError::BadCredentials);
     }
-    // With MFA the failure count is cleared only once the code is right too (pages::admin_mfa),
-    // so typing the password again cannot reset a run of wrong codes before the lockout.
-    if !user.mfa_enabled {
-        db.record_login_success(user.id.as_str()).await?;
+    let Some(attempt) = attempt(state, &user, &ip).await? else {
+        return Err(LoginError::BadCredentials);
+    };
+    if !right {
+        attempt.wrong(state, "wrong password").await?;
+        return Err(LoginError::BadCredentials);
+    }
+    if user.mfa_enabled {
+        // The count is cleared only once the code is right too (pages::admin_mfa), so typing
+        // the password again cannot reset a run of wrong codes before the lockout.
+        attempt.release(state).await?;
+    } else {
+        attempt.right(state).await?;
     }
     if password::needs_rehash(&user.password_hash) {
         let fresh = hash_password(pw).await?;
@@ -176,41 +178,97 @@ pub async fn login(
     })
 }
 
-/// Count a failed attempt against a real account (password or second factor), lock it at the
-/// threshold, and audit both.
-pub async fn fail(state: &AppState, user: &User, ip: &str, why: &str) -> Result<(), ApiError> {
-    let db = &state.db;
-    let was_locked = user.is_locked(db.now());
-    let after = db.record_login_failure(user.id.as_str()).await?;
-    let action = if why.contains("code") {
-        "mfa.failure"
-    } else {
-        "login.failure"
-    };
+/// One counted try at an account's password or code. It is counted *before* the secret is
+/// checked ([`attempt`]), so parallel guesses cannot get past the lockout threshold; the
+/// caller then says how it went.
+#[derive(Debug)]
+pub struct Attempt {
+    /// The account as it stood after the try was counted.
+    user: User,
+    ip: String,
+}
+
+/// Count a try at `user`'s password or code. `None` means the account is locked: the try is
+/// refused without checking anything (and audited).
+pub async fn attempt(
+    state: &AppState,
+    user: &User,
+    ip: &str,
+) -> Result<Option<Attempt>, ApiError> {
+    match state.db.claim_login_attempt(user.id.as_str()).await? {
+        Some(after) => Ok(Some(Attempt {
+            user: after,
+            ip: ip.to_string(),
+        })),
+        None => {
+            refuse(state, user, ip, "account locked").await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Audit a refused try that was not counted (disabled or already locked account).
+async fn refuse(state: &AppState, user: &User, ip: &str, why: &str) -> Result<(), ApiError> {
     audit(
         state,
-        AuditEvent::new(action, &user.email, ip)
+        AuditEvent::new("login.failure", &user.email, ip)
             .by(user.id.as_str())
             .on(&user.email)
-            .outcome(Outcome::Failure)
+            .outcome(Outcome::Denied)
             .details(why),
     )
-    .await?;
-    if !was_locked && after.is_locked(db.now()) {
+    .await
+}
+
+impl Attempt {
+    /// The secret was wrong: audit it (`mfa.failure` when `why` mentions a code), and the
+    /// lockout if this try caused one. Returns whether the account is now locked.
+    pub async fn wrong(self, state: &AppState, why: &str) -> Result<bool, ApiError> {
+        let u = &self.user;
+        let action = if why.contains("code") {
+            "mfa.failure"
+        } else {
+            "login.failure"
+        };
         audit(
             state,
-            AuditEvent::new("login.lockout", "system", ip)
-                .on(&user.email)
-                .outcome(Outcome::Denied)
-                .details(format!(
-                    "{} failed attempts; locked for {} minutes",
-                    after.failed_logins,
-                    db.policy.lockout_ms / 60_000
-                )),
+            AuditEvent::new(action, &u.email, &self.ip)
+                .by(u.id.as_str())
+                .on(&u.email)
+                .outcome(Outcome::Failure)
+                .details(why),
         )
         .await?;
+        let locked = u.is_locked(state.db.now());
+        if locked {
+            audit(
+                state,
+                AuditEvent::new("login.lockout", "system", &self.ip)
+                    .on(&u.email)
+                    .outcome(Outcome::Denied)
+                    .details(format!(
+                        "{} failed attempts; locked for {} minutes",
+                        u.failed_logins,
+                        state.db.policy.lockout_ms / 60_000
+                    )),
+            )
+            .await?;
+        }
+        Ok(locked)
     }
-    Ok(())
+
+    /// The secret was right and the person is through: clear the count and any lock.
+    pub async fn right(self, state: &AppState) -> Result<(), ApiError> {
+        state.db.record_login_success(self.user.id.as_str()).await?;
+        Ok(())
+    }
+
+    /// The secret was right but another step follows (the second factor): take back this
+    /// try only; earlier failures still count.
+    pub async fn release(self, state: &AppState) -> Result<(), ApiError> {
+        state.db.release_login_attempt(self.user.id.as_str()).await?;
+        Ok(())
+    }
 }
 
 /// The `Set-Cookie` value for a session token.

@@ -113,7 +113,13 @@ async fn one_address_guessing_across_accounts_is_slowed_down() {
     let r = t.send(from("198.51.100.9", OWNER_EMAIL.into())).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(r.body.contains("Too many failed sign-ins"), "{}", r.body);
-    assert_eq!(count(&t, "login.rate_limited").await, 1);
+    let again = t.send(from("198.51.100.9", OWNER_EMAIL.into())).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        count(&t, "login.rate_limited").await,
+        1,
+        "recorded once per window, so a flood cannot fill the log"
+    );
     let other = t.send(from("203.0.113.50", "x@example.com".into())).await;
     assert_eq!(
         other.status,
@@ -211,4 +217,41 @@ fn error_text(body: &str) -> String {
     let at = body.find("role=\"alert\"").expect("an error alert");
     let rest = &body[at..];
     rest[..rest.find("</div>").unwrap_or(rest.len())].to_string()
+}
+
+#[tokio::test]
+async fn parallel_guesses_cannot_get_past_the_lockout() {
+    let t = std::sync::Arc::new(app().await);
+    let guesses = (0..25).map(|i| {
+        let t = t.clone();
+        tokio::spawn(async move { try_login(&t, OWNER_EMAIL, &format!("parallel guess {i}")).await })
+    });
+    for r in futures::future::join_all(guesses).await {
+        assert_eq!(r.unwrap().status, StatusCode::UNAUTHORIZED);
+    }
+    let checked = t
+        .db
+        .audit_entries(&AuditFilter {
+            action: Some("login.failure".into()),
+            outcome: Some("failure".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(checked.len(), 10, "only ten guesses were ever checked");
+    let refused = t
+        .db
+        .audit_entries(&AuditFilter {
+            action: Some("login.failure".into()),
+            outcome: Some("denied".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused.len(), 15, "the rest were refused unchecked");
+    assert_eq!(
+        try_login(&t, OWNER_EMAIL, OWNER_PASSWORD).await.status,
+        StatusCode::UNAUTHORIZED,
+        "and the right password does not get in while locked"
+    );
 }

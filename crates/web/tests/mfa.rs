@@ -150,6 +150,15 @@ async fn full_sign_in_through_the_code_page() {
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert_eq!(res.location(), "/admin/products");
+    // The session gets a new token once signed in; the one from before the code is dead.
+    let before = cookie.clone();
+    let cookie = common::session_cookie(&res);
+    assert_ne!(before, cookie);
+    assert!(t
+        .get("/admin", Some(&before))
+        .await
+        .location()
+        .starts_with("/admin/login"));
     assert_eq!(t.get("/admin", Some(&cookie)).await.status, StatusCode::OK);
     assert_eq!(
         t.get("/admin/products", Some(&cookie)).await.status,

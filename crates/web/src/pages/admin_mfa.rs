@@ -18,7 +18,7 @@ use storefort_store::auth::{Session, Stage};
 use super::admin::{safe_next, see_other, signed_out, AdminChrome};
 use super::render::{page, FormData, PageError};
 use crate::auth::{owed, AdminSession, Owed, SignInSession};
-use crate::login::{audit, fail};
+use crate::login::{attempt, audit};
 use crate::middleware::ClientInfo;
 use crate::AppState;
 
@@ -176,6 +176,19 @@ async fn check_code(
     }
     let (uid, ip) = (s.user.id.as_str(), client.ip.to_string());
     let is_totp = typed.len() == 6 && typed.bytes().all(|b| b.is_ascii_digit());
+    if super::admin_reset::ip_limited(&state, &ip).await? {
+        return Ok(code_page(
+            &state,
+            &s,
+            StatusCode::TOO_MANY_REQUESTS,
+            next,
+            Some(super::admin_reset::RATE_LIMITED),
+        ));
+    }
+    let Some(attempt) = attempt(&state, &s.user, &ip).await? else {
+        state.db.delete_session(&s.id).await?;
+        return Ok(signed_out("/admin/login"));
+    };
     let right = if is_totp {
         totp_ok(&state, uid, &typed).await?
     } else {
@@ -187,8 +200,7 @@ async fn check_code(
         } else {
             "wrong recovery code"
         };
-        fail(&state, &s.user, &ip, why).await?;
-        if state.db.user(uid).await?.is_locked(state.db.now()) {
+        if attempt.wrong(&state, why).await? {
             state.db.delete_session(&s.id).await?;
             return Ok(signed_out("/admin/login"));
         }
@@ -214,7 +226,7 @@ async fn check_code(
         .await?;
         "password+recovery code"
     };
-    state.db.record_login_success(uid).await?;
+    attempt.right(&state).await?;
     state.db.complete_session(&s.id).await?;
     audit(
         &state,
@@ -224,9 +236,20 @@ async fn check_code(
             .details(how),
     )
     .await?;
+    // A new token now that sign-in is complete: one seen before the code is worthless.
+    let fresh = storefort_crypto::token::random_token();
+    state
+        .db
+        .rotate_session_token(&s.id, &storefort_crypto::token::hash_token(&fresh))
+        .await?;
     let mut done = s.clone();
     done.stage = Stage::Full;
-    Ok(onward(&done, &next))
+    let mut res = onward(&done, &next);
+    res.headers_mut().insert(
+        axum::http::header::SET_COOKIE,
+        crate::login::session_cookie(&fresh)?,
+    );
+    Ok(res)
 }
 
 /// The set-up pages are for fully signed-in sessions that owe nothing before enrolment.

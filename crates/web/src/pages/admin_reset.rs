@@ -22,7 +22,7 @@ use super::admin_account::sentence;
 use super::render::{page, FormData, PageError};
 use crate::auth::{owed, AdminSession, Owed, SignInSession};
 use crate::error::ApiError;
-use crate::login::{audit, fail, verify_password};
+use crate::login::{audit, verify_password};
 use crate::middleware::ClientInfo;
 use crate::AppState;
 
@@ -35,14 +35,18 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The answer to every reset request when no SMTP server is configured.
-const NO_EMAIL: &str = "Email is not set up for this shop, so we cannot send a reset link. \
-     Ask the shop owner to reset your password from the Staff page, or the operator can run \
-     `storefort user reset-password EMAIL` on the server.";
+const NO_EMAIL: &str = "Email is not set up for this shop, so we cannot send you a reset link. \
+     Ask the shop owner: on the Staff page, \"Device lost or account compromised\" gives them a \
+     one-time link to hand you. The person who runs the server can also give you a temporary \
+     password with the command: storefort user reset-password YOUR-EMAIL";
 
 #[derive(Template)]
 #[template(path = "admin_forgot.html")]
 struct ForgotPage {
     shop_name: String,
+    /// SMTP is configured; otherwise the page explains the other ways at once.
+    email_ready: bool,
+    no_email: &'static str,
     email: String,
     notice: Option<String>,
     error: Option<&'static str>,
@@ -59,6 +63,8 @@ fn forgot_page(
         status,
         &ForgotPage {
             shop_name: state.cfg.shop_name.clone(),
+            email_ready: state.cfg.smtp.is_some(),
+            no_email: NO_EMAIL,
             email,
             notice,
             error,
@@ -430,8 +436,9 @@ pub(crate) async fn ip_limited(state: &AppState, ip: &str) -> Result<bool, ApiEr
     Ok(db.login_failures_from(ip, since).await? >= db.policy.ip_failure_limit)
 }
 
-/// Check `pw` against the user's password; a wrong one (or any while locked) counts toward
-/// the lockout and is audited with `why`.
+/// Check `pw` against the user's password. The try is counted toward the lockout before the
+/// check (a locked account is refused unchecked); a wrong one is audited with `why`, a right
+/// one clears the count.
 pub(crate) async fn password_ok(
     state: &AppState,
     u: &User,
@@ -439,13 +446,14 @@ pub(crate) async fn password_ok(
     ip: &str,
     why: &str,
 ) -> Result<bool, ApiError> {
-    let right = verify_password(pw, &u.password_hash).await?;
-    if u.is_locked(state.db.now()) {
-        fail(state, u, ip, "account locked").await?;
+    let Some(attempt) = crate::login::attempt(state, u, ip).await? else {
         return Ok(false);
+    };
+    if verify_password(pw, &u.password_hash).await? {
+        attempt.right(state).await?;
+        Ok(true)
+    } else {
+        attempt.wrong(state, why).await?;
+        Ok(false)
     }
-    if !right {
-        fail(state, u, ip, why).await?;
-    }
-    Ok(right)
 }

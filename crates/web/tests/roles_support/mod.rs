@@ -5,6 +5,10 @@
 #![allow(dead_code)]
 
 pub mod routes;
+pub mod scan;
+mod state;
+
+use state::spare_session;
 
 use std::collections::HashMap;
 
@@ -44,6 +48,8 @@ pub struct Who {
     pub actor: String,
     pub role: Option<Role>,
     pub scope: Option<&'static str>,
+    /// Staff only: a second session of theirs, for `{own_session}`.
+    pub own_session: Option<String>,
 }
 
 impl Who {
@@ -52,6 +58,15 @@ impl Who {
         match (&self.role, self.scope) {
             (Some(r), _) => Some(r.allows(p)),
             (None, Some(scope)) => Some(p.allowed_for_key_scope(scope)),
+            _ => None,
+        }
+    }
+
+    /// Whether an admin page needing `need` lets them in; `None` for callers who are not staff.
+    pub fn may(&self, need: routes::Need) -> Option<bool> {
+        match need {
+            routes::Need::P(p) if self.is_staff() => self.allows(p),
+            routes::Need::SignedIn if self.is_staff() => Some(true),
             _ => None,
         }
     }
@@ -66,7 +81,7 @@ impl Who {
 pub struct World {
     pub t: TestApp,
     pub who: Vec<Who>,
-    /// Placeholder name (`product`, `variant`, `victim`, ...) -> real ID.
+    /// Placeholder name (`product`, `variant`, `victim`, `target`, ...) -> real ID.
     pub ids: HashMap<&'static str, String>,
 }
 
@@ -92,7 +107,13 @@ async fn key(t: &TestApp, name: &str, scope: &str, owner: &str) -> (String, Stri
     (k, rec.id.as_str().to_string())
 }
 
-fn session_who(label: &'static str, email: &str, role: Role, s: (String, String)) -> Who {
+fn session_who(
+    label: &'static str,
+    email: &str,
+    role: Role,
+    s: (String, String),
+    own_session: String,
+) -> Who {
     Who {
         label,
         cred: Cred::Session {
@@ -102,6 +123,7 @@ fn session_who(label: &'static str, email: &str, role: Role, s: (String, String)
         actor: email.into(),
         role: Some(role),
         scope: None,
+        own_session: Some(own_session),
     }
 }
 
@@ -112,6 +134,7 @@ fn key_who(label: &'static str, name: &str, scope: &'static str, k: String) -> W
         actor: format!("api-key:{name}"),
         role: None,
         scope: Some(scope),
+        own_session: None,
     }
 }
 
@@ -124,6 +147,30 @@ pub async fn world() -> World {
     let manager = staff(&t, "manager@example.com", "Mina Manager", Role::Manager).await;
     let cashier = staff(&t, "cashier@example.com", "Cal Cashier", Role::Cashier).await;
     let owner_s = t.login_as(OWNER_EMAIL, OWNER_PASSWORD).await;
+    let spare = [
+        spare_session(&t, "cashier@example.com", STAFF_PASSWORD).await,
+        spare_session(&t, "manager@example.com", STAFF_PASSWORD).await,
+        spare_session(&t, OWNER_EMAIL, OWNER_PASSWORD).await,
+    ];
+    // The member the owner's staff actions are aimed at, signed in twice, and an open
+    // invitation to withdraw.
+    let hash = storefort_crypto::password::hash(STAFF_PASSWORD).unwrap();
+    let target =
+        t.db.create_user("target@example.com", "Tess Target", "cashier", &hash, 4)
+            .await
+            .unwrap();
+    let target_session = spare_session(&t, "target@example.com", STAFF_PASSWORD).await;
+    spare_session(&t, "target@example.com", STAFF_PASSWORD).await;
+    let invitation =
+        t.db.create_invitation(
+            "pending@example.com",
+            "Pat Pending",
+            "cashier",
+            &owner_id,
+            &token::hash_token(&token::random_token()),
+        )
+        .await
+        .unwrap();
     let (read, _) = key(&t, "reader", "read", &owner_id).await;
     let (write, _) = key(&t, "writer", "write", &owner_id).await;
     let (_, spare_key) = key(&t, "spare", "read", &owner_id).await;
@@ -154,6 +201,11 @@ pub async fn world() -> World {
         ("location", t.location.id.as_str().to_string()),
         ("location2", second.id.as_str().to_string()),
         ("key", spare_key),
+        ("target", target.id.as_str().to_string()),
+        ("target_session", target_session),
+        ("invitation", invitation.id),
+        // The owner's; `fill_for` puts in the caller's own.
+        ("own_session", spare[2].clone()),
     ]);
     let anon = |label, cred| Who {
         label,
@@ -161,15 +213,28 @@ pub async fn world() -> World {
         actor: String::new(),
         role: None,
         scope: None,
+        own_session: None,
     };
     let who = vec![
         anon("nobody", Cred::Anonymous),
         anon("bogus key", Cred::BogusKey),
-        session_who("cashier", "cashier@example.com", Role::Cashier, cashier),
+        session_who(
+            "cashier",
+            "cashier@example.com",
+            Role::Cashier,
+            cashier,
+            spare[0].clone(),
+        ),
         key_who("read key", "reader", "read", read),
-        session_who("manager", "manager@example.com", Role::Manager, manager),
+        session_who(
+            "manager",
+            "manager@example.com",
+            Role::Manager,
+            manager,
+            spare[1].clone(),
+        ),
         key_who("write key", "writer", "write", write),
-        session_who("owner", OWNER_EMAIL, Role::Owner, owner_s),
+        session_who("owner", OWNER_EMAIL, Role::Owner, owner_s, spare[2].clone()),
     ];
     World { t, who, ids }
 }
@@ -191,6 +256,18 @@ impl World {
             out = out.replace(&format!("{{{k}}}"), &v);
         }
         out
+    }
+
+    /// `fill` for `who`: `{own_session}` is their own spare session (a made-up ID for callers
+    /// who are not staff).
+    pub fn fill_for(&self, who: &Who, template: &str, made_up: bool, n: usize) -> String {
+        let own = who.own_session.as_deref().unwrap_or(UNKNOWN);
+        let t = if made_up {
+            template.to_string()
+        } else {
+            template.replace("{own_session}", own)
+        };
+        self.fill(&t, made_up, n)
     }
 
     /// Whether `template` names any object.
@@ -262,7 +339,7 @@ impl World {
 
     /// Everything a refused request might have changed: products (all statuses), variants,
     /// stock and ledgers, categories, locations, tax classes, API keys (but not when a key
-    /// was last used).
+    /// was last used), staff accounts, their sessions and open invitations.
     pub async fn snapshot(&self) -> String {
         let db = &self.t.db;
         let mut out = Vec::new();
@@ -301,6 +378,7 @@ impl World {
                 k.revoked_at
             ));
         }
+        out.extend(state::staff(db).await);
         out.join("\n")
     }
 
