@@ -308,10 +308,9 @@ impl Db {
             Some(a) => {
                 let hash = anchor_hash(&a).to_string();
                 if a != sign_anchor(&key, &hash) {
-                    let first: Option<i64> =
-                        sqlx::query_scalar("SELECT MIN(seq) FROM audit_log")
-                            .fetch_one(&self.pool)
-                            .await?;
+                    let first: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM audit_log")
+                        .fetch_one(&self.pool)
+                        .await?;
                     return Ok(AuditVerdict::Broken {
                         seq: first.unwrap_or(0),
                         reason: "the chain's starting point was moved: entries before it were deleted outside retention".into(),
@@ -412,7 +411,12 @@ impl Db {
     }
 
     /// Entries with `action` recorded from `ip` since `since` (UTC ms).
-    pub async fn actions_from(&self, ip: &str, action: &str, since: i64) -> Result<i64, StoreError> {
+    pub async fn actions_from(
+        &self,
+        ip: &str,
+        action: &str,
+        since: i64,
+    ) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT COUNT(*) FROM audit_log WHERE ip = $1 AND action = $2 AND at >= $3",
         )

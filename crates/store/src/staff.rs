@@ -6,7 +6,7 @@ use sqlx::Row;
 use storefort_core::text;
 
 use crate::auth::{normalize_email, parse_role, User};
-use crate::db::new_id;
+use crate::db::{new_id, Backend};
 use crate::{Db, StoreError};
 
 /// A pending (or past) invitation.
@@ -197,30 +197,60 @@ impl Db {
         Ok(rows.iter().map(invitation).collect::<Result<_, _>>()?)
     }
 
-    /// Accept an invitation: marks it accepted (once) and creates the account with the chosen
-    /// password. `NotFound` if the link is no longer usable.
+    /// Accept an invitation: in one transaction, marks it accepted (only if it is still open:
+    /// not accepted, withdrawn or expired) and creates the account with the chosen password and
+    /// its first history entry. `NotFound` if the link is no longer usable; `Conflict` (email)
+    /// if an account with that email exists, and then the invitation stays open.
     pub async fn accept_invitation(
         &self,
         token_hash: &str,
         password_hash: &str,
         score: u8,
     ) -> Result<User, StoreError> {
-        let inv = self
-            .open_invitation(token_hash)
-            .await?
-            .ok_or_else(|| StoreError::not_found("invitation", "link"))?;
-        let done = sqlx::query(
-            "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL",
+        let now = self.now();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1 WHERE token_hash = $2 AND accepted_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $1 RETURNING id, email, name, role",
         )
-        .bind(self.now())
-        .bind(&inv.id)
-        .execute(&self.pool)
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
         .await?;
-        if done.rows_affected() == 0 {
+        let Some(row) = row else {
             return Err(StoreError::not_found("invitation", "link"));
-        }
-        self.create_user(&inv.email, &inv.name, &inv.role, password_hash, score)
-            .await
+        };
+        let email: String = row.try_get("email")?;
+        let name: String = row.try_get("name")?;
+        let role: String = row.try_get("role")?;
+        let email = normalize_email(&email)?;
+        let name = text::required("name", &name, 100)?;
+        let role = parse_role(&role)?;
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO users (id, email, name, role, password_hash, password_score, disabled, \
+             created_at, updated_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7)",
+        )
+        .bind(&id)
+        .bind(&email)
+        .bind(&name)
+        .bind(role.as_str())
+        .bind(password_hash)
+        .bind(i64::from(score))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(new_id())
+        .bind(&id)
+        .bind(password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.user(&id).await
     }
 
     /// Withdraw an invitation.
@@ -273,5 +303,127 @@ impl Db {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+}
+
+/// PostgreSQL advisory lock key serialising changes that could remove the last owner.
+const OWNER_LOCK: i64 = 0x0053_464F_574E_4552; // "SFOWNER"
+
+/// Guard for an update of the user whose ID is bound as `id` (e.g. `$3`): allowed unless they
+/// are the last enabled owner.
+fn keeps_an_owner(id: &str) -> String {
+    format!(
+        "(role <> 'owner' OR disabled <> 0 OR (SELECT COUNT(*) FROM users o \
+         WHERE o.role = 'owner' AND o.disabled = 0 AND o.id <> {id}) > 0)"
+    )
+}
+
+impl Db {
+    /// Expire every open password-reset link of a user (e.g. before making a new one after a
+    /// lost device). Returns how many.
+    pub async fn expire_password_resets(&self, user_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL",
+        )
+        .bind(self.now())
+        .bind(user_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Withdraw every pending invitation someone sent (disabled or compromised account).
+    /// Returns how many.
+    pub async fn revoke_invitations_by(&self, inviter_id: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE invitations SET revoked_at = $1 WHERE invited_by = $2 AND accepted_at IS NULL \
+             AND revoked_at IS NULL",
+        )
+        .bind(self.now())
+        .bind(inviter_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Start a transaction for an owner-removing change; on PostgreSQL, such changes from any
+    /// node take turns, so two of them cannot each count the other's owner as still there.
+    async fn owner_change_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(OWNER_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
+    /// Why no row changed: `NotFound` if the user does not exist, else the owner guard.
+    async fn guard_failed(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        user_id: &str,
+    ) -> StoreError {
+        let exists = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_one(&mut **tx)
+            .await;
+        match exists {
+            Ok(0) => StoreError::not_found("user", user_id),
+            Ok(_) => StoreError::Conflict {
+                field: "role".into(),
+            },
+            Err(e) => e.into(),
+        }
+    }
+
+    /// Change a user's role, unless that would leave the shop with no enabled owner
+    /// (`Conflict` on `role`); the check and the change are one statement in one transaction.
+    pub async fn change_role_keeping_an_owner(
+        &self,
+        user_id: &str,
+        role: &str,
+    ) -> Result<User, StoreError> {
+        let role = parse_role(role)?;
+        let mut tx = self.owner_change_tx().await?;
+        let done = sqlx::query(&format!(
+            "UPDATE users SET role = $1, updated_at = $2 WHERE id = $3 AND ($1 = 'owner' OR {})",
+            keeps_an_owner("$3")
+        ))
+        .bind(role.as_str())
+        .bind(self.now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Self::guard_failed(&mut tx, user_id).await);
+        }
+        tx.commit().await?;
+        self.user(user_id).await
+    }
+
+    /// Disable an account (ending every session and suspending the API keys they made), unless
+    /// it is the last enabled owner (`Conflict` on `role`); check and change in one transaction.
+    pub async fn disable_keeping_an_owner(&self, user_id: &str) -> Result<(), StoreError> {
+        let mut tx = self.owner_change_tx().await?;
+        let done = sqlx::query(&format!(
+            "UPDATE users SET disabled = 1, updated_at = $1 WHERE id = $2 AND {}",
+            keeps_an_owner("$2")
+        ))
+        .bind(self.now())
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(Self::guard_failed(&mut tx, user_id).await);
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        // Keys of a disabled account stop working at once.
+        self.keys.invalidate();
+        Ok(())
     }
 }

@@ -380,7 +380,10 @@ async fn retention_prunes_old_entries_and_the_chain_still_verifies() {
             .unwrap();
         db.set_setting("audit_anchor", &oldest.hash).await.unwrap();
         assert!(
-            matches!(db.verify_audit().await.unwrap(), AuditVerdict::Broken { .. }),
+            matches!(
+                db.verify_audit().await.unwrap(),
+                AuditVerdict::Broken { .. }
+            ),
             "{}",
             t.name
         );
@@ -414,7 +417,10 @@ async fn retention_prunes_old_entries_and_the_chain_still_verifies() {
         assert_eq!(rows.len(), 2);
         assert!(rows[0].seq > rows[1].seq, "newest first");
         assert!(
-            matches!(db.verify_audit().await.unwrap(), AuditVerdict::Broken { .. }),
+            matches!(
+                db.verify_audit().await.unwrap(),
+                AuditVerdict::Broken { .. }
+            ),
             "the moved anchor stays caught"
         );
         assert_eq!(

@@ -2,6 +2,7 @@
 //! a lower scheduling priority. Sign-ins are slow on purpose, but they must not slow the shop:
 //! a burst of logins queues here, and when the shop is busy its request threads win the CPU.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -12,6 +13,12 @@ type Job = Box<dyn FnOnce() + Send>;
 const NICE: i32 = 10;
 
 static POOL: OnceLock<mpsc::Sender<Job>> = OnceLock::new();
+
+/// Most hashes waiting or running at once; beyond this, sign-ins are refused for a moment
+/// rather than queued for minutes (a flood of logins must not build an endless queue).
+pub const MAX_PENDING: usize = 64;
+
+static PENDING: AtomicUsize = AtomicUsize::new(0);
 
 fn start() -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel::<Job>();
@@ -53,27 +60,66 @@ fn lower_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_priority() {}
 
-/// The pool went away (a hashing thread panicked or could not start).
+/// Why a hash could not run.
 #[derive(Debug, thiserror::Error)]
-#[error("the password hashing pool is not running")]
-pub struct PoolGone;
+pub enum PoolError {
+    /// [`MAX_PENDING`] hashes are already waiting.
+    #[error("too many sign-ins at once; try again in a few seconds")]
+    Busy,
+    /// The pool went away (a hashing thread panicked or could not start).
+    #[error("the password hashing pool is not running")]
+    Gone,
+}
+
+/// Leaves the pending count when the job is done (or dropped).
+struct Slot;
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Run `f` on the hashing pool and wait for its result without blocking the runtime.
-pub async fn run<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, PoolGone> {
+pub async fn run<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PoolError> {
+    if PENDING.fetch_add(1, Ordering::SeqCst) >= MAX_PENDING {
+        PENDING.fetch_sub(1, Ordering::SeqCst);
+        return Err(PoolError::Busy);
+    }
+    let slot = Slot;
     let (tx, rx) = tokio::sync::oneshot::channel();
     POOL.get_or_init(start)
         .send(Box::new(move || {
+            let _slot = slot;
             let _ = tx.send(f());
         }))
-        .map_err(|_| PoolGone)?;
-    rx.await.map_err(|_| PoolGone)
+        .map_err(|_| PoolError::Gone)?;
+    rx.await.map_err(|_| PoolError::Gone)
+}
+
+impl From<PoolError> for crate::error::ApiError {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Busy => crate::error::ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                e.to_string(),
+            ),
+            PoolError::Gone => crate::error::ApiError::internal(&e),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    // One test, because the pool and its queue are shared by the whole process.
     #[tokio::test]
-    async fn runs_jobs_off_the_runtime_at_lower_priority() {
-        let (name, nice) = super::run(|| {
+    async fn runs_off_the_runtime_at_lower_priority_and_refuses_a_flood() {
+        let (name, nice) = run(|| {
             let name = std::thread::current().name().map(str::to_string);
             (
                 name,
@@ -83,6 +129,34 @@ mod tests {
         .await
         .unwrap();
         assert!(name.unwrap().starts_with("sf-hash-"));
-        assert_eq!(nice.unwrap(), super::NICE);
+        assert_eq!(nice.unwrap(), NICE);
+
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        // Block the pool's threads with jobs that wait for a go, more than the queue holds.
+        let jobs: Vec<_> = (0..MAX_PENDING + 8)
+            .map(|_| {
+                let wait = wait.clone();
+                tokio::spawn(run(move || {
+                    let _ = wait.lock().map(|w| w.recv());
+                }))
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            PENDING.load(Ordering::SeqCst) <= MAX_PENDING,
+            "the queue is capped"
+        );
+        for _ in 0..MAX_PENDING + 8 {
+            release.send(()).unwrap();
+        }
+        let mut busy = 0;
+        for j in jobs {
+            if let Err(PoolError::Busy) = j.await.unwrap() {
+                busy += 1;
+            }
+        }
+        assert!(busy >= 8, "the overflow was refused, not queued ({busy})");
+        assert!(run(|| 1).await.is_ok(), "room again");
     }
 }

@@ -55,17 +55,14 @@ fn dummy_hash() -> String {
 /// Check a password against a stored hash on the hashing pool (argon2id is slow on purpose).
 pub async fn verify_password(pw: &str, hash: &str) -> Result<bool, ApiError> {
     let (pw, hash) = (pw.to_string(), hash.to_string());
-    crate::hasher::run(move || password::verify(&pw, &hash).unwrap_or(false))
-        .await
-        .map_err(|e| ApiError::internal(&e))
+    Ok(crate::hasher::run(move || password::verify(&pw, &hash).unwrap_or(false)).await?)
 }
 
 /// Hash a password off the async runtime.
 pub async fn hash_password(pw: &str) -> Result<String, ApiError> {
     let pw = pw.to_string();
     crate::hasher::run(move || password::hash(&pw))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+        .await?
         .map_err(|e| ApiError::internal(&e))
 }
 
@@ -190,11 +187,7 @@ pub struct Attempt {
 
 /// Count a try at `user`'s password or code. `None` means the account is locked: the try is
 /// refused without checking anything (and audited).
-pub async fn attempt(
-    state: &AppState,
-    user: &User,
-    ip: &str,
-) -> Result<Option<Attempt>, ApiError> {
+pub async fn attempt(state: &AppState, user: &User, ip: &str) -> Result<Option<Attempt>, ApiError> {
     match state.db.claim_login_attempt(user.id.as_str()).await? {
         Some(after) => Ok(Some(Attempt {
             user: after,
@@ -266,7 +259,10 @@ impl Attempt {
     /// The secret was right but another step follows (the second factor): take back this
     /// try only; earlier failures still count.
     pub async fn release(self, state: &AppState) -> Result<(), ApiError> {
-        state.db.release_login_attempt(self.user.id.as_str()).await?;
+        state
+            .db
+            .release_login_attempt(self.user.id.as_str())
+            .await?;
         Ok(())
     }
 }

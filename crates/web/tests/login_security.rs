@@ -224,14 +224,15 @@ async fn parallel_guesses_cannot_get_past_the_lockout() {
     let t = std::sync::Arc::new(app().await);
     let guesses = (0..25).map(|i| {
         let t = t.clone();
-        tokio::spawn(async move { try_login(&t, OWNER_EMAIL, &format!("parallel guess {i}")).await })
+        tokio::spawn(
+            async move { try_login(&t, OWNER_EMAIL, &format!("parallel guess {i}")).await },
+        )
     });
     for r in futures::future::join_all(guesses).await {
         assert_eq!(r.unwrap().status, StatusCode::UNAUTHORIZED);
     }
-    let checked = t
-        .db
-        .audit_entries(&AuditFilter {
+    let checked =
+        t.db.audit_entries(&AuditFilter {
             action: Some("login.failure".into()),
             outcome: Some("failure".into()),
             ..Default::default()
@@ -239,9 +240,8 @@ async fn parallel_guesses_cannot_get_past_the_lockout() {
         .await
         .unwrap();
     assert_eq!(checked.len(), 10, "only ten guesses were ever checked");
-    let refused = t
-        .db
-        .audit_entries(&AuditFilter {
+    let refused =
+        t.db.audit_entries(&AuditFilter {
             action: Some("login.failure".into()),
             outcome: Some("denied".into()),
             ..Default::default()

@@ -334,7 +334,9 @@ async fn without_smtp_the_page_says_how_else_to_reset() {
     assert_eq!(known.status, StatusCode::OK);
     assert_eq!(known.body, unknown.body);
     assert!(known.body.contains("Email is not set up"));
-    assert!(known.body.contains("storefort user reset-password YOUR-EMAIL"));
+    assert!(known
+        .body
+        .contains("storefort user reset-password YOUR-EMAIL"));
     let form = t.get("/admin/forgot", None).await;
     assert!(
         form.body.contains("Email is not set up") && !form.body.contains("Email me a link"),

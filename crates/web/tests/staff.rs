@@ -1,16 +1,23 @@
 //! Staff management pages: invitations (link shown without SMTP, weak passwords refused,
 //! single use, expiry, duplicates), role changes (recent password, last owner), disabling,
-//! unlocking, ending sessions, the "device lost or account compromised" button, and that
-//! cashiers and managers cannot reach any of it.
+//! unlocking, ending sessions, the "device lost or account compromised" button (link never
+//! emailed, second factor off, old links and their invitations dead), owner guards that hold
+//! under concurrent changes, and that cashiers and managers cannot reach any of it.
 
 mod common;
 
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use common::{app, Res, TestApp, OWNER_EMAIL};
+use common::{app, app_with, Res, TestApp, OWNER_EMAIL};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use storefort_crypto::token::hash_token;
 use storefort_store::audit::{AuditEntry, AuditFilter};
 use storefort_store::auth::User;
+use storefort_store::StoreError;
+use storefort_web::mail::{SmtpConfig, SmtpSecurity};
+use storefort_web::WebConfig;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const GOOD_PW: &str = "Plum-orbit-Saxophone-1975-ridge";
 const DAY: i64 = 24 * 60 * 60 * 1000;
@@ -538,16 +545,107 @@ async fn unlock_and_end_sessions() {
     assert_eq!(audit_log(&t, "staff.session").await.len(), 2);
 }
 
+/// A fake SMTP server that accepts every message and counts them.
+async fn smtp_sink() -> (WebConfig, Arc<AtomicUsize>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let c = count.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = l.accept().await {
+            let c = c.clone();
+            tokio::spawn(async move {
+                let (r, mut w) = sock.into_split();
+                let mut lines = BufReader::new(r).lines();
+                w.write_all(b"220 sink\r\n").await?;
+                let mut in_data = false;
+                while let Some(line) = lines.next_line().await? {
+                    let reply: &[u8] = if in_data {
+                        if line != "." {
+                            continue;
+                        }
+                        in_data = false;
+                        c.fetch_add(1, Ordering::SeqCst);
+                        b"250 queued\r\n"
+                    } else {
+                        match line.get(..4).map(str::to_ascii_uppercase).as_deref() {
+                            Some("DATA") => {
+                                in_data = true;
+                                b"354 go on\r\n"
+                            }
+                            Some("QUIT") => b"221 bye\r\n",
+                            _ => b"250 ok\r\n",
+                        }
+                    };
+                    w.write_all(reply).await?;
+                }
+                Ok::<_, std::io::Error>(())
+            });
+        }
+    });
+    let cfg = WebConfig {
+        smtp: Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            security: SmtpSecurity::None,
+            username: None,
+            password: None,
+            from: "Shop <shop@example.com>".into(),
+        }),
+        ..Default::default()
+    };
+    (cfg, count)
+}
+
+/// An invitation made directly in the database, sent by `by`; returns its link token.
+async fn invitation_by(t: &TestApp, by: &User, email: &str) -> String {
+    let tok = format!("tok-{email}");
+    t.db.create_invitation(
+        email,
+        "Ivy Invitee",
+        "cashier",
+        by.id.as_str(),
+        &hash_token(&tok),
+    )
+    .await
+    .unwrap();
+    tok
+}
+
+async fn invitation_open(t: &TestApp, tok: &str) -> bool {
+    t.db.open_invitation(&hash_token(tok))
+        .await
+        .unwrap()
+        .is_some()
+}
+
 #[tokio::test]
 async fn compromised_account_is_locked_down_in_one_step() {
-    let t = app().await;
-    let m = add_staff(&t, "cash@example.com", "cashier").await;
-    let (theirs, _) = t.login_as("cash@example.com", GOOD_PW).await;
+    // Email is set up and works, yet the reset link must not be emailed.
+    let (cfg, mails) = smtp_sink().await;
+    let t = app_with(cfg).await;
+    let m = add_staff(&t, "mgr@example.com", "manager").await;
+    assert!(m.mfa_enabled);
+    let (theirs, _) = t.login_as("mgr@example.com", GOOD_PW).await;
     let (key, _) = storefort_web::auth::create_api_key(&t.db, "till", "read", &m)
         .await
         .unwrap();
     assert_eq!(api_products(&t, &key).await, StatusCode::OK);
+    // An older reset link, and an invitation they sent, both still open.
+    let old = hash_token("an-older-reset-link");
+    t.db.create_password_reset(m.id.as_str(), &old)
+        .await
+        .unwrap();
+    let their_inv = invitation_by(&t, &m, "friend@example.com").await;
+    let owner = t.db.user_by_email(OWNER_EMAIL).await.unwrap().unwrap();
+    let owners_inv = invitation_by(&t, &owner, "other@example.com").await;
+
     let (cookie, csrf) = t.login().await;
+    // The sink really delivers: an invitation is emailed, not shown.
+    let r = invite(&t, &cookie, &csrf, "mailed@example.com", "Mae", "cashier").await;
+    assert!(r.body.contains("Invitation emailed"), "{}", r.body);
+    assert_eq!(mails.load(Ordering::SeqCst), 1);
+
     let path = format!("/admin/staff/{}/compromised", m.id);
     t.clock.advance(6 * 60 * 1000);
     let r = t.post(&path, Some(&cookie), &[("csrf", &csrf)]).await;
@@ -560,6 +658,7 @@ async fn compromised_account_is_locked_down_in_one_step() {
         StatusCode::OK,
         "nothing changed yet"
     );
+    assert!(t.db.user(m.id.as_str()).await.unwrap().mfa_enabled);
     reauth(&t, &cookie).await;
     let r = t.post(&path, Some(&cookie), &[("csrf", &csrf)]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -569,23 +668,35 @@ async fn compromised_account_is_locked_down_in_one_step() {
         r.body
     );
     assert!(r.body.contains("1 API key(s)"));
+    assert!(r.body.contains("not emailed") && r.body.contains("in person"));
     assert!(
         r.body.contains("https://localhost:8443/admin/reset?token="),
         "link shown once"
     );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(mails.load(Ordering::SeqCst), 1, "nothing emailed");
 
     assert_eq!(
         t.get("/admin", Some(&theirs)).await.status,
         StatusCode::SEE_OTHER
     );
     assert_eq!(api_products(&t, &key).await, StatusCode::UNAUTHORIZED);
-    assert!(!signs_in(&t, "cash@example.com", GOOD_PW).await);
-    assert!(t.db.user(m.id.as_str()).await.unwrap().must_change_password);
+    assert!(!signs_in(&t, "mgr@example.com", GOOD_PW).await);
+    let after = t.db.user(m.id.as_str()).await.unwrap();
+    assert!(after.must_change_password);
+    assert!(!after.mfa_enabled, "second factor turned off");
+    assert!(t.db.use_password_reset(&old).await.unwrap().is_none());
+    assert!(!invitation_open(&t, &their_inv).await, "their invitation");
+    assert!(invitation_open(&t, &owners_inv).await, "others' stay");
     let e = &audit_log(&t, "staff.compromised").await[0];
-    assert_eq!(e.target, "cash@example.com");
-    assert_eq!(e.details, "1 sessions ended, 1 API keys revoked");
+    assert_eq!(e.target, "mgr@example.com");
+    assert_eq!(
+        e.details,
+        "1 sessions ended, 1 API keys revoked, two-factor sign-in turned off, \
+         1 earlier reset links expired, 1 pending invitations withdrawn"
+    );
     assert_eq!(e.actor, OWNER_EMAIL);
-    // The shown reset link is real.
+    // The shown reset link is real (made after the old ones were expired).
     let marker = "/admin/reset?token=";
     let at = r.body.find(marker).unwrap() + marker.len();
     let tok = &r.body[at..at + r.body[at..].find('"').unwrap()];
@@ -595,6 +706,205 @@ async fn compromised_account_is_locked_down_in_one_step() {
             .unwrap()
             .unwrap();
     assert_eq!(u.id, m.id);
+}
+
+#[tokio::test]
+async fn inviting_needs_a_recent_password() {
+    let t = app().await;
+    let (cookie, csrf) = t.login().await;
+    t.clock.advance(6 * 60 * 1000);
+    let r = invite(&t, &cookie, &csrf, "boss@example.com", "Bo", "owner").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/admin/reauth?next=%2Fadmin%2Fstaff");
+    assert!(t.db.pending_invitations().await.unwrap().is_empty());
+    assert!(audit_log(&t, "staff.invited").await.is_empty());
+    reauth(&t, &cookie).await;
+    let r = invite(&t, &cookie, &csrf, "boss@example.com", "Bo", "owner").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(t.db.pending_invitations().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn disabling_withdraws_their_invitations() {
+    let t = app().await;
+    let o2 = add_staff(&t, "second@example.com", "owner").await;
+    let theirs = invitation_by(&t, &o2, "their-pick@example.com").await;
+    let owner = t.db.user_by_email(OWNER_EMAIL).await.unwrap().unwrap();
+    let mine = invitation_by(&t, &owner, "my-pick@example.com").await;
+    let (cookie, csrf) = t.login().await;
+    let r = t
+        .post(
+            &format!("/admin/staff/{}/disable", o2.id),
+            Some(&cookie),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(t.db.user(o2.id.as_str()).await.unwrap().disabled);
+    assert!(!invitation_open(&t, &theirs).await);
+    assert_eq!(
+        accept(&t, &theirs, GOOD_PW, GOOD_PW).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(t
+        .db
+        .user_by_email("their-pick@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    assert!(invitation_open(&t, &mine).await);
+    assert_eq!(
+        audit_log(&t, "staff.disabled").await[0].details,
+        "0 sessions ended, 1 pending invitations withdrawn"
+    );
+}
+
+#[tokio::test]
+async fn mfa_reset_ends_their_sessions() {
+    let t = app().await;
+    let m = add_staff(&t, "mgr@example.com", "manager").await;
+    let (theirs, _) = t.login_as("mgr@example.com", GOOD_PW).await;
+    assert_eq!(t.get("/admin", Some(&theirs)).await.status, StatusCode::OK);
+    let (cookie, csrf) = t.login().await;
+    let r = t
+        .post(
+            &format!("/admin/staff/{}/mfa-reset", m.id),
+            Some(&cookie),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(!t.db.user(m.id.as_str()).await.unwrap().mfa_enabled);
+    assert!(t.db.sessions_of(m.id.as_str()).await.unwrap().is_empty());
+    // Not merely sent to set up a second factor: signed out.
+    let r = t.get("/admin", Some(&theirs)).await;
+    assert!(r.location().starts_with("/admin/login"), "{}", r.location());
+    assert_eq!(t.get("/admin", Some(&cookie)).await.status, StatusCode::OK);
+    assert_eq!(
+        audit_log(&t, "staff.mfa_reset").await[0].details,
+        "1 sessions ended"
+    );
+}
+
+#[tokio::test]
+async fn withdrawn_or_clashing_invitations_are_not_accepted() {
+    let t = app().await;
+    let (cookie, csrf) = t.login().await;
+    let tok = shown_token(&invite(&t, &cookie, &csrf, "wd@example.com", "Wendy", "owner").await);
+    let id = t.db.pending_invitations().await.unwrap()[0].id.clone();
+    t.db.revoke_invitation(&id).await.unwrap();
+    assert_eq!(
+        accept(&t, &tok, GOOD_PW, GOOD_PW).await.status,
+        StatusCode::BAD_REQUEST
+    );
+    // The store itself re-checks, whatever the page looked at before.
+    let hash = storefort_crypto::password::hash(GOOD_PW).unwrap();
+    let r = t.db.accept_invitation(&hash_token(&tok), &hash, 4).await;
+    assert!(matches!(r, Err(StoreError::NotFound { .. })), "{r:?}");
+    assert!(t
+        .db
+        .user_by_email("wd@example.com")
+        .await
+        .unwrap()
+        .is_none());
+
+    // Expired: refused by the store too.
+    let late = shown_token(&invite(&t, &cookie, &csrf, "late@example.com", "L", "cashier").await);
+    t.clock.advance(8 * DAY);
+    let r = t.db.accept_invitation(&hash_token(&late), &hash, 4).await;
+    assert!(matches!(r, Err(StoreError::NotFound { .. })), "{r:?}");
+    assert!(t
+        .db
+        .user_by_email("late@example.com")
+        .await
+        .unwrap()
+        .is_none());
+
+    // The email got taken meanwhile: refused, and the invitation is not used up by the failure.
+    let (cookie, csrf) = t.login().await;
+    let tok = shown_token(&invite(&t, &cookie, &csrf, "clash@example.com", "C", "cashier").await);
+    t.db.create_user("clash@example.com", "Cee", "cashier", &hash, 4)
+        .await
+        .unwrap();
+    let r = t.db.accept_invitation(&hash_token(&tok), &hash, 4).await;
+    assert!(matches!(r, Err(StoreError::Conflict { .. })), "{r:?}");
+    assert!(invitation_open(&t, &tok).await, "rolled back");
+    assert_eq!(t.db.users().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn store_guards_keep_an_owner() {
+    let t = app().await;
+    let owner = t.db.user_by_email(OWNER_EMAIL).await.unwrap().unwrap();
+    let o = owner.id.as_str();
+    let (cookie, _) = t.login().await;
+    let refused = |r: Result<(), StoreError>| {
+        assert!(
+            matches!(&r, Err(StoreError::Conflict { field }) if field == "role"),
+            "{r:?}"
+        )
+    };
+    refused(
+        t.db.change_role_keeping_an_owner(o, "cashier")
+            .await
+            .map(|_| ()),
+    );
+    refused(
+        t.db.change_role_keeping_an_owner(o, "manager")
+            .await
+            .map(|_| ()),
+    );
+    refused(t.db.disable_keeping_an_owner(o).await);
+    let u = t.db.user(o).await.unwrap();
+    assert!(u.role == "owner" && !u.disabled);
+    assert_eq!(t.get("/admin", Some(&cookie)).await.status, StatusCode::OK);
+    assert!(t.db.change_role_keeping_an_owner(o, "owner").await.is_ok());
+    assert!(matches!(
+        t.db.disable_keeping_an_owner("no-such-user").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        t.db.change_role_keeping_an_owner("no-such-user", "cashier")
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // A disabled owner does not count as the other owner.
+    let off = add_staff(&t, "off@example.com", "owner").await;
+    t.db.disable_keeping_an_owner(off.id.as_str())
+        .await
+        .unwrap();
+    refused(t.db.disable_keeping_an_owner(o).await);
+    refused(
+        t.db.change_role_keeping_an_owner(o, "cashier")
+            .await
+            .map(|_| ()),
+    );
+
+    // Two enabled owners removed at the same moment: exactly one change goes through.
+    let o2 = add_staff(&t, "second@example.com", "owner").await;
+    let (key, _) = storefort_web::auth::create_api_key(&t.db, "k", "read", &o2)
+        .await
+        .unwrap();
+    assert_eq!(api_products(&t, &key).await, StatusCode::OK);
+    let (a, b) = tokio::join!(
+        t.db.change_role_keeping_an_owner(o, "cashier"),
+        t.db.disable_keeping_an_owner(o2.id.as_str()),
+    );
+    assert!(a.is_ok() != b.is_ok(), "{a:?} {b:?}");
+    let left: Vec<_> =
+        t.db.users_with_role("owner")
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|u| !u.disabled)
+            .collect();
+    assert_eq!(left.len(), 1);
+    if b.is_ok() {
+        // Disabled: sessions gone and API keys stop at once.
+        assert_eq!(api_products(&t, &key).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(t.get("/admin", Some(&cookie)).await.status, StatusCode::OK);
+    }
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use storefort_core::access::Role;
@@ -61,7 +61,8 @@ async fn check(
     Ok(Ok(()))
 }
 
-/// `POST /admin/staff/invite`.
+/// `POST /admin/staff/invite` (password typed within the last few minutes: an invitation
+/// creates an account, possibly an owner's).
 pub async fn invite(
     s: Owner,
     State(state): State<AppState>,
@@ -69,6 +70,9 @@ pub async fn invite(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f = checked_form(&s, &body)?;
+    if let Err(to) = s.require_recent_password(&state, "/admin/staff") {
+        return Ok(to.into_response());
+    }
     let form = InviteForm {
         email: f.text("email"),
         name: f.text("name"),

@@ -287,14 +287,17 @@ struct MemberPage {
 fn notice_for(done: &str) -> Option<&'static str> {
     Some(match done {
         "role" => "Role changed. It applies to their next click.",
-        "disabled" => "Account disabled: their sessions have ended and they cannot sign in.",
+        "disabled" => {
+            "Account disabled: their sessions have ended, they cannot sign in, and invitations \
+             they sent were withdrawn."
+        }
         "enabled" => "Account enabled: they can sign in again.",
         "unlocked" => "Account unlocked: they can try to sign in again now.",
         "session-ended" => "Session ended.",
         "sessions-ended" => "All their sessions have ended.",
         "mfa-reset" => {
-            "Two-factor sign-in was reset. Owners and managers must set it up again at their \
-             next sign-in."
+            "Two-factor sign-in was reset and their sessions have ended. Owners and managers must \
+             set it up again at their next sign-in."
         }
         "unchanged" => "Nothing to change.",
         _ => return None,

@@ -12,6 +12,7 @@ use axum::Extension;
 use storefort_core::access::Role;
 use storefort_crypto::{password, token};
 use storefort_store::auth::User;
+use storefort_store::StoreError;
 
 use super::admin::{checked_form, see_other, AdminChrome};
 use super::admin_staff::{log, member_url, refused, Owner};
@@ -33,15 +34,30 @@ async fn other_enabled_owners(state: &AppState, except: &User) -> Result<usize, 
 
 /// Refuse to take the last enabled owner away (demote or disable): the shop would have nobody
 /// left to manage it.
+/// This is the early, friendly check; the store makes the same check atomically with the
+/// change (two owners acting at once), see [`owner_guard`].
 async fn keep_an_owner(state: &AppState, u: &User) -> Result<(), PageError> {
     if u.role() == Role::Owner && !u.disabled && other_enabled_owners(state, u).await? == 0 {
-        return Err(refused(format!(
-            "{} is the shop's only owner. Make another staff member an owner first, or the shop \
-             would have nobody left who can manage staff.",
-            u.email
-        )));
+        return Err(only_owner(u));
     }
     Ok(())
+}
+
+fn only_owner(u: &User) -> PageError {
+    refused(format!(
+        "{} is the shop's only owner. Make another staff member an owner first, or the shop \
+         would have nobody left who can manage staff.",
+        u.email
+    ))
+}
+
+/// The store refused because the change would leave no enabled owner (another owner was
+/// demoted or disabled at the same moment): the same friendly 409.
+fn owner_guard(u: &User, e: StoreError) -> PageError {
+    match e {
+        StoreError::Conflict { .. } => only_owner(u),
+        e => e.into(),
+    }
 }
 
 fn not_yourself(s: &AdminSession, u: &User, what: &str) -> Result<(), PageError> {
@@ -81,13 +97,18 @@ pub async fn role(
     if let Err(to) = s.require_recent_password(&state, &back(&id)) {
         return Ok(to.into_response());
     }
-    state.db.set_role(&id, new.as_str()).await?;
+    state
+        .db
+        .change_role_keeping_an_owner(&id, new.as_str())
+        .await
+        .map_err(|e| owner_guard(&u, e))?;
     let details = format!("{} -> {}", u.role, new.as_str());
     log(&state, &s, &client, "staff.role_changed", &u.email, details).await?;
     Ok(see_other(&member_url(&id, "role")))
 }
 
-/// `POST /admin/staff/{id}/disable`: they cannot sign in, and their sessions end now.
+/// `POST /admin/staff/{id}/disable`: they cannot sign in, their sessions end now, and the
+/// invitations they sent are withdrawn.
 pub async fn disable(
     s: Owner,
     State(state): State<AppState>,
@@ -103,8 +124,16 @@ pub async fn disable(
         return Ok(see_other(&member_url(&id, "unchanged")));
     }
     let ended = state.db.sessions_of(&id).await?.len();
-    state.db.set_disabled(&id, true).await?;
-    let details = format!("{ended} sessions ended");
+    state
+        .db
+        .disable_keeping_an_owner(&id)
+        .await
+        .map_err(|e| owner_guard(&u, e))?;
+    let withdrawn = state.db.revoke_invitations_by(&id).await?;
+    let mut details = format!("{ended} sessions ended");
+    if withdrawn > 0 {
+        details.push_str(&format!(", {withdrawn} pending invitations withdrawn"));
+    }
     log(&state, &s, &client, "staff.disabled", &u.email, details).await?;
     Ok(see_other(&member_url(&id, "disabled")))
 }
@@ -194,7 +223,8 @@ pub async fn end_all(
 }
 
 /// `POST /admin/staff/{id}/mfa-reset` (password typed within the last few minutes): turn off
-/// their second factor so they can set it up again (lost phone).
+/// their second factor so they can set it up again (lost phone), and end all their sessions
+/// (a session that passed the old second factor should not outlive it).
 pub async fn mfa_reset(
     s: Owner,
     State(state): State<AppState>,
@@ -208,7 +238,13 @@ pub async fn mfa_reset(
         return Ok(to.into_response());
     }
     state.db.reset_mfa(&id).await?;
-    log(&state, &s, &client, "staff.mfa_reset", &u.email, "").await?;
+    let ended = state.db.end_sessions_of(&id, None).await?;
+    let details = format!("{ended} sessions ended");
+    log(&state, &s, &client, "staff.mfa_reset", &u.email, details).await?;
+    if u.id == s.user().id {
+        // Their own: the session in use ended too.
+        return Ok(super::admin::signed_out("/admin/login"));
+    }
     Ok(see_other(&member_url(&id, "mfa-reset")))
 }
 
@@ -221,16 +257,20 @@ struct SecuredPage {
     email: String,
     sessions: usize,
     keys: u64,
+    links: u64,
+    invitations: u64,
     minutes: i64,
-    link: Option<String>,
-    not_sent: Option<String>,
+    link: String,
     mfa: bool,
 }
 
 /// `POST /admin/staff/{id}/compromised` (password typed within the last few minutes): the
 /// "device lost or account compromised" button. In one step: the password is replaced by a
-/// random one nobody knows (which ends every session), every API key they made is revoked, and
-/// a password-reset link goes to them by email (or is shown once to the owner).
+/// random one nobody knows (which ends every session), every API key they made is revoked,
+/// their second factor is turned off (the authenticator may be on the lost device), earlier
+/// reset links are expired, the invitations they sent are withdrawn, and a new reset link is
+/// shown once to the owner to hand over in person. It is never emailed: their mailbox may be
+/// on the lost device too.
 pub async fn compromised(
     s: Owner,
     State(state): State<AppState>,
@@ -249,29 +289,29 @@ pub async fn compromised(
     let sessions = state.db.sessions_of(&id).await?.len();
     state.db.set_temporary_password(&id, &hash, score).await?;
     let keys = state.db.revoke_api_keys_of(&id).await?;
+    state.db.reset_mfa(&id).await?;
+    let links = state.db.expire_password_resets(&id).await?;
+    let invitations = state.db.revoke_invitations_by(&id).await?;
     let t = token::random_token();
     state
         .db
         .create_password_reset(&id, &token::hash_token(&t))
         .await?;
-    let details = format!("{sessions} sessions ended, {keys} API keys revoked");
+    let details = format!(
+        "{sessions} sessions ended, {keys} API keys revoked, two-factor sign-in {}, \
+         {links} earlier reset links expired, {invitations} pending invitations withdrawn",
+        if u.mfa_enabled {
+            "turned off"
+        } else {
+            "was not set up"
+        }
+    );
     log(&state, &s, &client, "staff.compromised", &u.email, details).await?;
     let link = format!(
         "{}{}?token={t}",
         state.cfg.public_url.trim_end_matches('/'),
         super::admin_staff::RESET_PATH
     );
-    let minutes = state.db.policy.reset_link_ms / 60_000;
-    let text = format!(
-        "Hello {},\n\nThe owner of {} has secured your staff account because a device was lost \
-         or the account may be compromised. Your old password no longer works, you have been \
-         signed out everywhere, and your API keys were revoked.\n\nChoose a new password with \
-         this link within {minutes} minutes:\n\n{link}\n\nIf the link has expired, ask the \
-         owner for a new one.\n",
-        u.name, state.cfg.shop_name
-    );
-    let subject = format!("{}: choose a new password", state.cfg.shop_name);
-    let not_sent = super::admin_staff::send_link(&state, &u.email, &subject, &text).await;
     ok(&SecuredPage {
         admin: AdminChrome::new(&state, &s, "staff"),
         id: seg(&id),
@@ -279,9 +319,10 @@ pub async fn compromised(
         email: u.email,
         sessions,
         keys,
-        minutes,
-        link: not_sent.is_some().then_some(link),
-        not_sent,
+        links,
+        invitations,
+        minutes: state.db.policy.reset_link_ms / 60_000,
+        link,
         mfa: u.mfa_enabled,
     })
 }
