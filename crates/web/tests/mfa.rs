@@ -1,98 +1,17 @@
-//! Two-factor sign-in through the real pages: the code step, replayed and stale codes,
-//! recovery codes, lockout by wrong codes, enrolment (forced for managers, optional for
-//! cashiers), new recovery codes and reset, and the seed sealed at rest.
+//! Two-factor sign-in through the real pages, the code step: replayed and stale codes,
+//! recovery codes (and the setup page they lead to), lockout by wrong codes. Enrolment, new
+//! recovery codes and reset are in `mfa_setup.rs`.
 
 mod common;
+mod mfa_support;
 
 use axum::http::{header, StatusCode};
-use common::{app, session_cookie, Res, TestApp, OWNER_EMAIL, OWNER_PASSWORD};
+use common::{app, session_cookie, OWNER_EMAIL, OWNER_PASSWORD};
+use mfa_support::*;
 use storefort_crypto::totp;
-use storefort_store::audit::{AuditEntry, AuditFilter};
 use storefort_store::Clock;
 
-const WRONG: &str = "That code is not right, or was already used.";
-const MANAGER: &str = "manager@example.com";
-const CASHIER: &str = "cashier@example.com";
-const STAFF_PASSWORD: &str = "violet lantern orchard 9731";
-
-/// Password step only: returns the cookie and where the login page sent us.
-async fn password_step(t: &TestApp, email: &str, pw: &str, next: &str) -> (String, String) {
-    let res = t
-        .post(
-            "/admin/login",
-            None,
-            &[("email", email), ("password", pw), ("next", next)],
-        )
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    (session_cookie(&res), res.location().to_string())
-}
-
-/// Load the code page (for its CSRF token) and send `code`.
-async fn send_code(t: &TestApp, cookie: &str, code: &str, next: &str) -> Res {
-    let form = t.get("/admin/mfa?next=%2Fadmin", Some(cookie)).await;
-    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-    let csrf = form.csrf();
-    t.post(
-        "/admin/mfa",
-        Some(cookie),
-        &[("csrf", &csrf), ("code", code), ("next", next)],
-    )
-    .await
-}
-
-fn owner_code(t: &TestApp, at: i64) -> String {
-    totp::code_at(&t.owner_totp, at).unwrap()
-}
-
-/// A 6-digit code that is wrong for every step the server would accept now.
-fn wrong_code(secret: &str, now: i64) -> String {
-    let near: Vec<String> = [-30_000, 0, 30_000]
-        .iter()
-        .map(|d| totp::code_at(secret, now + d).unwrap())
-        .collect();
-    (0..)
-        .map(|n: u32| format!("{:06}", (n * 7919) % 1_000_000))
-        .find(|c| !near.contains(c))
-        .unwrap()
-}
-
-async fn audit_log(t: &TestApp) -> Vec<AuditEntry> {
-    t.db.audit_entries(&AuditFilter {
-        limit: Some(1000),
-        ..Default::default()
-    })
-    .await
-    .unwrap()
-}
-
-async fn count(t: &TestApp, action: &str) -> usize {
-    audit_log(t)
-        .await
-        .iter()
-        .filter(|e| e.action == action)
-        .count()
-}
-
-async fn add_staff(t: &TestApp, email: &str, role: &str) -> String {
-    let hash = storefort_crypto::password::hash(STAFF_PASSWORD).unwrap();
-    let u =
-        t.db.create_user(email, "Sam Staff", role, &hash, 4)
-            .await
-            .unwrap();
-    u.id.as_str().to_string()
-}
-
-/// The codes listed on a recovery-codes page.
-fn codes_on(res: &Res) -> Vec<String> {
-    let start = res.body.find("<ol class=\"key\">").expect("codes list");
-    let list = &res.body[start..];
-    let list = &list[..list.find("</ol>").unwrap()];
-    list.split("<li>")
-        .skip(1)
-        .map(|s| s[..s.find("</li>").unwrap()].to_string())
-        .collect()
-}
+const USED: &str = "You signed in with a recovery code";
 
 #[tokio::test]
 async fn full_sign_in_through_the_code_page() {
@@ -309,7 +228,7 @@ async fn recovery_codes_work_once_and_regenerating_kills_the_old_ones() {
     let (s1, _) = password_step(&t, OWNER_EMAIL, OWNER_PASSWORD, "/admin").await;
     let ok = send_code(&t, &s1, &typed, "/admin/products").await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER, "{}", ok.body);
-    assert_eq!(ok.location(), "/admin/products");
+    assert_eq!(ok.location(), "/admin/mfa/setup?used=recovery");
     let log = audit_log(&t).await;
     assert!(log
         .iter()
@@ -368,187 +287,79 @@ async fn recovery_codes_work_once_and_regenerating_kills_the_old_ones() {
 }
 
 #[tokio::test]
-async fn a_manager_must_enrol_before_anything_else() {
+async fn after_a_recovery_code_the_setup_page_offers_a_reset() {
     let t = app().await;
-    let id = add_staff(&t, MANAGER, "manager").await;
-    let (cookie, to) = password_step(&t, MANAGER, STAFF_PASSWORD, "/admin").await;
-    assert_eq!(to, "/admin/mfa/setup");
-    for path in [
-        "/admin",
-        "/admin/products",
-        "/admin/products/new",
-        "/admin/api-keys",
-        "/admin/mfa",
-    ] {
-        let res = t.get(path, Some(&cookie)).await;
-        assert_eq!(res.status, StatusCode::SEE_OTHER, "{path}");
-        assert_eq!(res.location(), "/admin/mfa/setup", "{path}");
-    }
-    assert_eq!(
-        t.get("/api/v1/products", Some(&cookie)).await.status,
-        StatusCode::FORBIDDEN
-    );
-
-    let setup = t.get("/admin/mfa/setup", Some(&cookie)).await;
-    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
-    assert!(setup.body.contains("<svg role=\"img\""), "{}", setup.body);
-    assert!(!setup.body.contains("<?xml"));
-    assert!(setup.body.contains("must set this up"));
-    let secret = t.db.pending_mfa_secret(&id).await.unwrap().unwrap();
-    let grouped: Vec<&str> = (0..secret.len())
-        .step_by(4)
-        .map(|i| &secret[i..(i + 4).min(secret.len())])
-        .collect();
-    assert!(setup.body.contains(&grouped.join(" ")), "{}", setup.body);
-    // Reloading shows the same seed (the app may already have it).
-    t.get("/admin/mfa/setup", Some(&cookie)).await;
-    assert_eq!(t.db.pending_mfa_secret(&id).await.unwrap().unwrap(), secret);
-
-    // A wrong code, and a right one without the CSRF token: nothing changes.
-    let now = t.clock.now_ms();
-    let csrf = setup.csrf();
-    let wrong = t
+    let (cookie, csrf) = t.login().await;
+    let made = t
         .post(
-            "/admin/mfa/setup",
+            "/admin/mfa/recovery-codes",
             Some(&cookie),
-            &[("csrf", &csrf), ("code", &wrong_code(&secret, now))],
+            &[("csrf", &csrf)],
         )
         .await;
-    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(wrong.body.contains("Code:"), "{}", wrong.body);
-    let right = totp::code_at(&secret, now).unwrap();
-    let forged = t
-        .post("/admin/mfa/setup", Some(&cookie), &[("code", &right)])
-        .await;
-    assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(!t.db.user(&id).await.unwrap().mfa_enabled);
-    assert_eq!(t.db.pending_mfa_secret(&id).await.unwrap().unwrap(), secret);
-    assert_eq!(count(&t, "mfa.enrolled").await, 0);
+    let codes = codes_on(&made);
 
-    let done = t
-        .post(
-            "/admin/mfa/setup",
-            Some(&cookie),
-            &[("csrf", &csrf), ("code", &right)],
-        )
+    // A code from the app still goes where the person was heading, with no notice.
+    let (s1, _) = password_step(&t, OWNER_EMAIL, OWNER_PASSWORD, "/admin").await;
+    let code = owner_code(&t, t.clock.now_ms());
+    let by_app = send_code(&t, &s1, &code, "/admin/products").await;
+    assert_eq!(by_app.location(), "/admin/products");
+    let plain = t
+        .get("/admin/mfa/setup", Some(&session_cookie(&by_app)))
         .await;
-    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-    let codes = codes_on(&done);
-    assert_eq!(codes.len(), 10);
-    assert!(done.body.contains("href=\"/admin\""));
-    assert!(t.db.user(&id).await.unwrap().mfa_enabled);
-    assert_eq!(t.db.recovery_codes_left(&id).await.unwrap(), 10);
-    assert!(audit_log(&t)
-        .await
-        .iter()
-        .any(|e| e.action == "mfa.enrolled" && e.actor_id.as_deref() == Some(id.as_str())));
-    assert_eq!(t.get("/admin", Some(&cookie)).await.status, StatusCode::OK);
-    let status = t.get("/admin/mfa/setup", Some(&cookie)).await;
+    assert!(!plain.body.contains(USED), "{}", plain.body);
+
+    // A recovery code: the setup page, saying how many are left and how to reset.
+    let (s2, _) = password_step(&t, OWNER_EMAIL, OWNER_PASSWORD, "/admin").await;
+    let used = send_code(&t, &s2, &codes[0], "/admin/products").await;
+    assert_eq!(used.location(), "/admin/mfa/setup?used=recovery");
+    let cookie = session_cookie(&used);
+    let page = t.get(used.location(), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
     assert!(
-        status.body.contains("<strong>10</strong> of 10"),
+        page.body.contains(&format!("{USED}: 9 left.")),
         "{}",
-        status.body
+        page.body
     );
+    assert!(page
+        .body
+        .contains("If you lost your phone, reset two-factor sign-in here and set up the new one."));
+    assert!(page.body.contains("action=\"/admin/mfa/reset\""));
 
-    // The seed is sealed at rest: the row never holds it in clear.
-    let row: (Option<String>, Option<String>) =
-        sqlx::query_as("SELECT totp_secret, totp_pending FROM users WHERE id = $1")
-            .bind(&id)
-            .fetch_one(&t.db.pool)
-            .await
-            .unwrap();
-    let stored = row.0.expect("seed stored");
-    assert!(!stored.contains(&secret), "{stored}");
-    assert!(!stored.to_uppercase().contains(&secret[..16]));
-    assert!(row.1.is_none(), "pending seed cleared");
-    assert_eq!(t.db.mfa_secret(&id).await.unwrap().unwrap(), secret);
-
-    // The code used to enrol cannot sign in again; the next sign-in asks for a code.
-    let (s2, to) = password_step(&t, MANAGER, STAFF_PASSWORD, "/admin").await;
-    assert!(to.starts_with("/admin/mfa?"), "{to}");
-    let replay = send_code(&t, &s2, &right, "/admin").await;
-    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
-    t.clock.advance(30_000);
-    let fresh = totp::code_at(&secret, t.clock.now_ms()).unwrap();
-    assert_eq!(
-        send_code(&t, &s2, &fresh, "/admin").await.location(),
-        "/admin"
-    );
-}
-
-#[tokio::test]
-async fn reset_needs_a_recent_password_and_sends_a_manager_back_to_setup() {
-    let t = app().await;
-    let id = add_staff(&t, MANAGER, "manager").await;
-    let secret = t.db.begin_mfa_enrolment(&id).await.unwrap();
-    t.db.confirm_mfa(&id, 0, &totp::recovery_codes())
-        .await
-        .unwrap();
-    let (cookie, csrf) = t.login_as(MANAGER, STAFF_PASSWORD).await;
-
-    // A session still at the code stage cannot reset anything.
-    let (half, _) = password_step(&t, MANAGER, STAFF_PASSWORD, "/admin").await;
-    let half_csrf = t.get("/admin/mfa", Some(&half)).await.csrf();
+    // The reset there works at once (the password was just typed), and the owner must set up
+    // the new phone before anything else.
     let res = t
-        .post("/admin/mfa/reset", Some(&half), &[("csrf", &half_csrf)])
+        .post("/admin/mfa/reset", Some(&cookie), &[("csrf", &page.csrf())])
         .await;
-    assert_eq!(res.location(), "/admin/mfa");
-    assert!(t.db.user(&id).await.unwrap().mfa_enabled);
-
-    // No CSRF token; then a stale password.
-    let res = t.post("/admin/mfa/reset", Some(&cookie), &[]).await;
-    assert_eq!(res.status, StatusCode::FORBIDDEN);
-    t.clock.advance(6 * 60_000);
-    let res = t
-        .post("/admin/mfa/reset", Some(&cookie), &[("csrf", &csrf)])
-        .await;
-    assert_eq!(res.location(), "/admin/reauth?next=%2Fadmin%2Fmfa%2Fsetup");
-    assert!(t.db.user(&id).await.unwrap().mfa_enabled);
-    assert_eq!(count(&t, "mfa.reset").await, 0);
-
-    let (cookie, csrf) = t.login_as(MANAGER, STAFF_PASSWORD).await;
-    let res = t
-        .post("/admin/mfa/reset", Some(&cookie), &[("csrf", &csrf)])
-        .await;
-    assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert_eq!(res.location(), "/admin");
-    assert!(!t.db.user(&id).await.unwrap().mfa_enabled);
-    assert_eq!(t.db.recovery_codes_left(&id).await.unwrap(), 0);
-    assert_eq!(count(&t, "mfa.reset").await, 1);
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    let owner = t.db.user_by_email(OWNER_EMAIL).await.unwrap().unwrap();
+    assert!(!owner.mfa_enabled);
     assert_eq!(
         t.get("/admin", Some(&cookie)).await.location(),
         "/admin/mfa/setup"
     );
-    // A new seed is made for the new app.
-    let setup = t.get("/admin/mfa/setup", Some(&cookie)).await;
-    assert_eq!(setup.status, StatusCode::OK);
-    assert_ne!(t.db.pending_mfa_secret(&id).await.unwrap().unwrap(), secret);
+    // On the set-up page the notice does not apply.
+    let setup = t.get("/admin/mfa/setup?used=recovery", Some(&cookie)).await;
+    assert!(setup.body.contains("Set up two-factor sign-in"));
+    assert!(!setup.body.contains(USED));
 }
 
 #[tokio::test]
-async fn a_cashier_may_enrol_and_is_then_asked_for_codes() {
+async fn a_recovery_code_still_owes_a_new_password_first() {
     let t = app().await;
-    let id = add_staff(&t, CASHIER, "cashier").await;
-    let (cookie, to) = password_step(&t, CASHIER, STAFF_PASSWORD, "/admin").await;
-    assert_eq!(to, "/admin");
-    assert_eq!(t.get("/admin", Some(&cookie)).await.status, StatusCode::OK);
-    let setup = t.get("/admin/mfa/setup", Some(&cookie)).await;
-    assert_eq!(setup.status, StatusCode::OK);
-    assert!(setup.body.contains("optional"), "{}", setup.body);
-    let secret = t.db.pending_mfa_secret(&id).await.unwrap().unwrap();
-    let code = totp::code_at(&secret, t.clock.now_ms()).unwrap();
-    let done = t
-        .post(
-            "/admin/mfa/setup",
-            Some(&cookie),
-            &[("csrf", &setup.csrf()), ("code", &code)],
-        )
-        .await;
-    assert_eq!(done.status, StatusCode::OK);
-    assert!(t.db.user(&id).await.unwrap().mfa_enabled);
-
-    let (_, to) = password_step(&t, CASHIER, STAFF_PASSWORD, "/admin").await;
-    assert_eq!(to, "/admin/mfa?next=%2Fadmin");
+    let owner = t.db.user_by_email(OWNER_EMAIL).await.unwrap().unwrap();
+    let codes = totp::recovery_codes();
+    t.db.replace_recovery_codes(owner.id.as_str(), &codes)
+        .await
+        .unwrap();
+    let hash = storefort_crypto::password::hash(OWNER_PASSWORD).unwrap();
+    t.db.set_temporary_password(owner.id.as_str(), &hash, 4)
+        .await
+        .unwrap();
+    let (s, _) = password_step(&t, OWNER_EMAIL, OWNER_PASSWORD, "/admin").await;
+    let res = send_code(&t, &s, &codes[0], "/admin").await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
+    assert_eq!(res.location(), "/admin/account/password");
 }
 
 #[tokio::test]

@@ -87,9 +87,12 @@ struct LoginPage {
     error: Option<String>,
     /// Came here after changing or resetting the password.
     changed: bool,
+    /// Came here after accepting an invitation.
+    joined: bool,
 }
 
-/// `GET /admin/login`.
+/// `GET /admin/login` (`?changed=1` after a new password, `?joined=1&email=` after accepting
+/// an invitation: a notice, and the email filled in).
 pub async fn login_form(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -99,12 +102,19 @@ pub async fn login_form(
     if auth::current_session(&state, &headers).await?.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
+    let joined = params.get("joined").is_some_and(|v| v == "1");
+    // Prefilled only right after accepting an invitation (the address the person just used).
+    let email = match params.get("email") {
+        Some(e) if joined => e.trim().chars().take(254).collect(),
+        _ => String::new(),
+    };
     ok(&LoginPage {
         shop_name: state.cfg.shop_name.clone(),
-        email: String::new(),
+        email,
         next,
         error: None,
         changed: params.get("changed").is_some_and(|v| v == "1"),
+        joined,
     })
 }
 
@@ -154,6 +164,7 @@ pub async fn login(
                 next,
                 error: Some(e.to_string()),
                 changed: false,
+                joined: false,
             },
         )),
         Err(LoginError::Internal(e)) => Err(e.into()),

@@ -1,6 +1,6 @@
 //! The signed-in staff member's own account: details, MFA status, live sessions (end one or
-//! all others) and changing the password. Confirming the password again and forgotten
-//! passwords are in [`super::admin_reset`].
+//! all others) and changing the password. Confirming the password again is in
+//! [`super::admin_reauth`], forgotten passwords in [`super::admin_reset`].
 
 use std::collections::HashMap;
 
@@ -15,14 +15,14 @@ use storefort_store::audit::AuditEvent;
 use storefort_store::auth::Session;
 
 use super::admin::{checked_form, see_other, signed_out, AdminChrome};
-use super::admin_reset::{ip_limited, password_ok, RATE_LIMITED};
+use super::admin_reauth::{ip_limited, password_ok, RATE_LIMITED};
 use super::render::{page, seg, utc, FormData, PageError};
 use crate::auth::{owed, AdminSession, Owed, SignInSession};
 use crate::login::audit;
 use crate::middleware::ClientInfo;
 use crate::AppState;
 
-/// This module's routes (and those of [`super::admin_reset`]).
+/// This module's routes (and those of [`super::admin_reset`] and [`super::admin_reauth`]).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/account", get(show))
@@ -33,6 +33,7 @@ pub fn routes() -> Router<AppState> {
             get(password_form).post(change_password),
         )
         .merge(super::admin_reset::routes())
+        .merge(super::admin_reauth::routes())
 }
 
 struct SessionRow {

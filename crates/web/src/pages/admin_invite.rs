@@ -22,7 +22,7 @@ use storefort_store::StoreError;
 
 use super::admin::{checked_form, see_other};
 use super::admin_staff::{list_page, log, refused, send_link, InviteForm, ListExtras, Owner};
-use super::render::{page, utc, FormData, PageError};
+use super::render::{page, url_with, utc, FormData, PageError};
 use crate::middleware::ClientInfo;
 use crate::AppState;
 
@@ -204,10 +204,34 @@ struct AcceptPage {
     error: Option<String>,
 }
 
-fn unusable() -> PageError {
-    PageError::bad_request(
-        "This invitation has expired, was withdrawn or was already used. Ask the shop owner to \
-         invite you again.",
+#[derive(Template)]
+#[template(path = "admin_invite_closed.html")]
+struct ClosedPage<'a> {
+    shop_name: &'a str,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// A link that can no longer be used (or whose account already exists): why, with links to
+/// the sign-in page and the shop.
+fn closed(state: &AppState, status: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        status,
+        &ClosedPage {
+            shop_name: &state.cfg.shop_name,
+            title,
+            message,
+        },
+    )
+}
+
+fn unusable(state: &AppState) -> Response {
+    closed(
+        state,
+        StatusCode::BAD_REQUEST,
+        "This invitation no longer works",
+        "This invitation has expired, was withdrawn or was already used. If you already set your \
+         password, sign in; otherwise ask the shop owner to invite you again.",
     )
 }
 
@@ -231,15 +255,12 @@ fn accept_page(
     )
 }
 
-async fn open(state: &AppState, t: &str) -> Result<Invitation, PageError> {
+/// The open invitation behind a link token, if any.
+async fn open(state: &AppState, t: &str) -> Result<Option<Invitation>, PageError> {
     if t.is_empty() || t.len() > 100 {
-        return Err(unusable());
+        return Ok(None);
     }
-    state
-        .db
-        .open_invitation(&token::hash_token(t))
-        .await?
-        .ok_or_else(unusable)
+    Ok(state.db.open_invitation(&token::hash_token(t)).await?)
 }
 
 /// `GET /admin/invite?token=...` (no session): who the invitation is for, and a password form.
@@ -248,11 +269,14 @@ pub async fn accept_form(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
     let t = q.get("token").map(String::as_str).unwrap_or("");
-    let inv = open(&state, t).await?;
+    let Some(inv) = open(&state, t).await? else {
+        return Ok(unusable(&state));
+    };
     Ok(accept_page(&state, inv, t, StatusCode::OK, None))
 }
 
-/// `POST /admin/invite`: choose a password; the account is created and the link used up.
+/// `POST /admin/invite`: choose a password; the account is created, the link used up, and the
+/// person sent to sign in (`/admin/login?joined=1&email=...`).
 pub async fn accept(
     State(state): State<AppState>,
     Extension(client): Extension<ClientInfo>,
@@ -271,7 +295,9 @@ pub async fn accept(
         t if t.is_empty() => q.get("token").cloned().unwrap_or_default(),
         t => t,
     };
-    let inv = open(&state, &t).await?;
+    let Some(inv) = open(&state, &t).await? else {
+        return Ok(unusable(&state));
+    };
     let pw = f.get("password");
     if pw != f.get("confirm") {
         let msg = "Confirm password: the two passwords are not the same.".to_string();
@@ -295,9 +321,12 @@ pub async fn accept(
         .await
     {
         Ok(u) => u,
-        Err(StoreError::NotFound { .. }) => return Err(unusable()),
+        Err(StoreError::NotFound { .. }) => return Ok(unusable(&state)),
         Err(StoreError::Conflict { .. }) => {
-            return Err(refused(
+            return Ok(closed(
+                &state,
+                StatusCode::CONFLICT,
+                "Not possible",
                 "An account with this email already exists. Sign in instead, or ask the shop \
                  owner to reset its password.",
             ))
@@ -313,5 +342,7 @@ pub async fn accept(
         .on(&user.email)
         .details(format!("role {}, invited by {by}", user.role));
     crate::login::audit(&state, ev).await?;
-    Ok(see_other("/admin/login"))
+    // The person just typed this address, so showing it back on the sign-in page tells nothing.
+    let to = url_with("/admin/login", &[("joined", "1"), ("email", &user.email)]);
+    Ok(see_other(&to))
 }

@@ -1,6 +1,7 @@
-//! Two-factor sign-in pages: the code step of signing in (`/admin/mfa`), setting up an
-//! authenticator app from a QR code rendered here (`/admin/mfa/setup`), new recovery codes and
-//! turning MFA off. Each TOTP code works once; so does each recovery code (stored hashed).
+//! Two-factor sign-in, the code step of signing in (`/admin/mfa`): a 6-digit code from the
+//! authenticator app, or a recovery code. Each TOTP code works once; so does each recovery code
+//! (stored hashed). Setting up an app, new recovery codes and turning MFA off are in
+//! [`super::admin_mfa_setup`].
 
 use std::collections::HashMap;
 
@@ -8,30 +9,29 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::response::Response;
+use axum::routing::get;
 use axum::{Extension, Router};
 use storefort_crypto::totp;
 use storefort_store::audit::AuditEvent;
 use storefort_store::auth::{Session, Stage};
 
-use super::admin::{safe_next, see_other, signed_out, AdminChrome};
+use super::admin::{safe_next, see_other, signed_out};
+use super::admin_mfa_setup::SETUP;
+use super::admin_reauth::{ip_limited, RATE_LIMITED};
 use super::render::{page, FormData, PageError};
-use crate::auth::{owed, AdminSession, Owed, SignInSession};
+use crate::auth::{owed, SignInSession};
 use crate::login::{attempt, audit};
 use crate::middleware::ClientInfo;
 use crate::AppState;
 
-const SETUP: &str = "/admin/mfa/setup";
 const WRONG: &str = "That code is not right, or was already used.";
 
-/// This module's routes.
+/// This module's routes (and those of [`super::admin_mfa_setup`]).
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/mfa", get(code_form).post(check_code))
-        .route(SETUP, get(setup).post(confirm))
-        .route("/admin/mfa/recovery-codes", post(regenerate))
-        .route("/admin/mfa/reset", post(reset))
+        .merge(super::admin_mfa_setup::routes())
 }
 
 #[derive(Template)]
@@ -41,35 +41,6 @@ struct CodePage {
     csrf: String,
     next: String,
     error: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "admin_mfa_setup.html")]
-struct SetupPage {
-    admin: AdminChrome,
-    /// The QR code, an SVG we generated (shown unescaped).
-    qr: String,
-    /// The seed in groups of four, for typing in by hand.
-    secret: String,
-    required: bool,
-    error: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "admin_mfa_status.html")]
-struct StatusPage {
-    admin: AdminChrome,
-    codes_left: i64,
-    required: bool,
-    recent_password: bool,
-}
-
-#[derive(Template)]
-#[template(path = "admin_mfa_codes.html")]
-struct CodesPage {
-    admin: AdminChrome,
-    codes: Vec<String>,
-    enrolled: bool,
 }
 
 fn internal(e: impl std::fmt::Display) -> PageError {
@@ -176,13 +147,13 @@ async fn check_code(
     }
     let (uid, ip) = (s.user.id.as_str(), client.ip.to_string());
     let is_totp = typed.len() == 6 && typed.bytes().all(|b| b.is_ascii_digit());
-    if super::admin_reset::ip_limited(&state, &ip).await? {
+    if ip_limited(&state, &ip).await? {
         return Ok(code_page(
             &state,
             &s,
             StatusCode::TOO_MANY_REQUESTS,
             next,
-            Some(super::admin_reset::RATE_LIMITED),
+            Some(RATE_LIMITED),
         ));
     }
     let Some(attempt) = attempt(&state, &s.user, &ip).await? else {
@@ -244,192 +215,14 @@ async fn check_code(
         .await?;
     let mut done = s.clone();
     done.stage = Stage::Full;
-    let mut res = onward(&done, &next);
+    let mut res = match owed(&done) {
+        // A recovery code usually means a lost phone: show how to set up the new one.
+        None if !is_totp => see_other(&format!("{SETUP}?used=recovery")),
+        _ => onward(&done, &next),
+    };
     res.headers_mut().insert(
         axum::http::header::SET_COOKIE,
         crate::login::session_cookie(&fresh)?,
     );
     Ok(res)
-}
-
-/// The set-up pages are for fully signed-in sessions that owe nothing before enrolment.
-fn not_yet(s: &Session) -> Option<Response> {
-    match owed(s) {
-        Some(o @ (Owed::Code | Owed::NewPassword)) => Some(see_other(o.page())),
-        _ => None,
-    }
-}
-
-/// The QR code as inline SVG: without the XML declaration, labelled for screen readers.
-fn inline_svg(svg: &str) -> String {
-    let body = svg.find("<svg").map(|i| &svg[i..]).unwrap_or("");
-    body.replacen(
-        "<svg",
-        "<svg role=\"img\" aria-label=\"QR code to scan with your authenticator app\"",
-        1,
-    )
-}
-
-async fn enrol_page(
-    state: &AppState,
-    s: &AdminSession,
-    status: StatusCode,
-    error: Option<&str>,
-) -> Result<Response, PageError> {
-    let u = &s.0.user;
-    let secret = match state.db.pending_mfa_secret(u.id.as_str()).await? {
-        Some(secret) => secret,
-        None => state.db.begin_mfa_enrolment(u.id.as_str()).await?,
-    };
-    let svg = totp::qr_svg(&secret, &state.cfg.shop_name, &u.email).map_err(internal)?;
-    let groups: Vec<&str> = secret
-        .as_bytes()
-        .chunks(4)
-        .filter_map(|c| std::str::from_utf8(c).ok())
-        .collect();
-    Ok(page(
-        status,
-        &SetupPage {
-            admin: AdminChrome::new(state, s, "account"),
-            qr: inline_svg(&svg),
-            secret: groups.join(" "),
-            required: u.role().requires_mfa(),
-            error: error.map(str::to_string),
-        },
-    ))
-}
-
-/// `GET /admin/mfa/setup`: set up an authenticator app, or (when it is on) its status.
-async fn setup(ss: SignInSession, State(state): State<AppState>) -> Result<Response, PageError> {
-    if let Some(r) = not_yet(&ss.0) {
-        return Ok(r);
-    }
-    let s = AdminSession(ss.0);
-    if !s.0.user.mfa_enabled {
-        return enrol_page(&state, &s, StatusCode::OK, None).await;
-    }
-    let codes_left = state.db.recovery_codes_left(s.0.user.id.as_str()).await?;
-    Ok(page(
-        StatusCode::OK,
-        &StatusPage {
-            admin: AdminChrome::new(&state, &s, "account"),
-            codes_left,
-            required: s.0.user.role().requires_mfa(),
-            recent_password: s.require_recent_password(&state, SETUP).is_ok(),
-        },
-    ))
-}
-
-/// Check the form's CSRF field.
-fn checked(ss: SignInSession, body: &[u8]) -> Result<(Session, FormData), PageError> {
-    let f = FormData::parse(body);
-    ss.check_csrf(f.get("csrf"))?;
-    Ok((ss.0, f))
-}
-
-fn mfa_event(action: &str, s: &AdminSession, client: &ClientInfo) -> AuditEvent {
-    let u = &s.0.user;
-    AuditEvent::new(action, &u.email, &client.ip.to_string())
-        .by(u.id.as_str())
-        .on(&u.email)
-}
-
-/// `POST /admin/mfa/setup`: confirm enrolment with a code from the app; show the recovery
-/// codes once.
-async fn confirm(
-    ss: SignInSession,
-    State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let (s, f) = checked(ss, &body)?;
-    if let Some(r) = not_yet(&s) {
-        return Ok(r);
-    }
-    let s = AdminSession(s);
-    let uid = s.0.user.id.as_str();
-    if s.0.user.mfa_enabled {
-        return Ok(see_other(SETUP));
-    }
-    let Some(secret) = state.db.pending_mfa_secret(uid).await? else {
-        return Ok(see_other(SETUP));
-    };
-    let Some(step) = totp::verify(&secret, f.get("code"), state.db.now()).map_err(internal)? else {
-        let msg = "Code: that is not the code your app shows for this shop. Check that you added the QR code (or key) on this page and that your phone's clock is right, then type the newest code.";
-        return enrol_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, Some(msg)).await;
-    };
-    let codes = totp::recovery_codes();
-    state.db.confirm_mfa(uid, step, &codes).await?;
-    audit(&state, mfa_event("mfa.enrolled", &s, &client)).await?;
-    Ok(page(
-        StatusCode::OK,
-        &CodesPage {
-            admin: AdminChrome::new(&state, &s, "account"),
-            codes,
-            enrolled: true,
-        },
-    ))
-}
-
-/// `POST /admin/mfa/recovery-codes`: ten new recovery codes (password confirmed recently); the
-/// old ones stop working.
-async fn regenerate(
-    ss: SignInSession,
-    State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let (s, _) = checked(ss, &body)?;
-    if let Some(r) = not_yet(&s) {
-        return Ok(r);
-    }
-    let s = AdminSession(s);
-    if !s.0.user.mfa_enabled {
-        return Ok(see_other(SETUP));
-    }
-    if let Err(r) = s.require_recent_password(&state, SETUP) {
-        return Ok(r.into_response());
-    }
-    let codes = totp::recovery_codes();
-    state
-        .db
-        .replace_recovery_codes(s.0.user.id.as_str(), &codes)
-        .await?;
-    audit(
-        &state,
-        mfa_event("mfa.recovery_codes_regenerated", &s, &client),
-    )
-    .await?;
-    Ok(page(
-        StatusCode::OK,
-        &CodesPage {
-            admin: AdminChrome::new(&state, &s, "account"),
-            codes,
-            enrolled: false,
-        },
-    ))
-}
-
-/// `POST /admin/mfa/reset`: turn MFA off (password confirmed recently). Owners and managers
-/// are then sent to set it up again.
-async fn reset(
-    ss: SignInSession,
-    State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let (s, _) = checked(ss, &body)?;
-    if let Some(r) = not_yet(&s) {
-        return Ok(r);
-    }
-    let s = AdminSession(s);
-    if !s.0.user.mfa_enabled {
-        return Ok(see_other(SETUP));
-    }
-    if let Err(r) = s.require_recent_password(&state, SETUP) {
-        return Ok(r.into_response());
-    }
-    state.db.reset_mfa(s.0.user.id.as_str()).await?;
-    audit(&state, mfa_event("mfa.reset", &s, &client)).await?;
-    Ok(see_other("/admin"))
 }

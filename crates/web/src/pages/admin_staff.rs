@@ -161,6 +161,8 @@ struct ListPage {
     notice: Option<String>,
     error: Option<String>,
     link: Option<String>,
+    /// SMTP is configured: invitations are emailed (otherwise the owner passes the link on).
+    email_ready: bool,
 }
 
 struct InviteRow {
@@ -244,6 +246,7 @@ pub async fn list_page(
             notice: extras.notice,
             error: extras.error,
             link: extras.link,
+            email_ready: state.cfg.smtp.is_some(),
         },
     ))
 }

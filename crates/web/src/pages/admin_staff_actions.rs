@@ -270,7 +270,7 @@ struct SecuredPage {
 /// their second factor is turned off (the authenticator may be on the lost device), earlier
 /// reset links are expired, the invitations they sent are withdrawn, and a new reset link is
 /// shown once to the owner to hand over in person. It is never emailed: their mailbox may be
-/// on the lost device too.
+/// on the lost device too. Refused on yourself (409): it would lock you out.
 pub async fn compromised(
     s: Owner,
     State(state): State<AppState>,
@@ -280,6 +280,15 @@ pub async fn compromised(
 ) -> Result<Response, PageError> {
     checked_form(&s, &body)?;
     let u = state.db.user(&id).await?;
+    if u.id == s.user().id {
+        // It would sign you out with a password nobody knows: a lone owner locked out for good.
+        return Err(refused(
+            "You cannot use this on your own account: it would lock you out. To secure your own \
+             account, use your account page (/admin/account): end all other sessions and change \
+             your password. If you are signed in elsewhere on a lost device, \"End all other \
+             sessions\" there signs it out.",
+        ));
+    }
     if let Err(to) = s.require_recent_password(&state, &back(&id)) {
         return Ok(to.into_response());
     }

@@ -148,7 +148,7 @@ pub const NOT_WALKED: &[(&str, &str, &str)] = &[
     ("POST", "/admin/invite", "invitation link: public, the token is the credential"),
     ("GET", "/admin/mfa", "the second step of signing in, for a session part-way through"),
     ("POST", "/admin/mfa", "the second step of signing in, for a session part-way through"),
-    ("POST", "/admin/mfa/reset", "turns off the caller's own MFA, so they owe enrolment and the walk stops (mfa.rs)"),
+    ("POST", "/admin/mfa/reset", "turns off the caller's own MFA, so they owe enrolment and the walk stops (mfa_setup.rs)"),
     ("POST", "/admin/account/password", "needs the current password and ends every session (account.rs)"),
     ("POST", "/admin/reauth", "needs the caller's password; wrong ones count toward lockout (account.rs)"),
 ];
