@@ -26,6 +26,12 @@ impl ChainKey {
         Self(master.derive("audit-chain"))
     }
 
+    /// An HMAC key of the same kind for another purpose (e.g. hashing recovery codes), derived
+    /// under its own label so it is independent of the audit chain's key.
+    pub fn derive_for(master: &MasterKey, purpose: &str) -> Self {
+        Self(master.derive(&format!("hmac:{purpose}")))
+    }
+
     /// The hash of one entry: `prev` and each field, length-prefixed so no two different
     /// entries encode alike.
     pub fn link(&self, prev: &str, fields: &[&str]) -> String {

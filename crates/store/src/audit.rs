@@ -197,14 +197,7 @@ impl Db {
     /// [`Db::with_master_key`]): an unkeyed chain would prove nothing.
     pub async fn audit(&self, ev: AuditEvent) -> Result<i64, StoreError> {
         let key = self.secrets()?.chain.clone();
-        let _guard = self.audit_lock.lock().await;
-        let mut tx = self.write_tx().await?;
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PG_LOCK)
-                .execute(&mut *tx)
-                .await?;
-        }
+        let (_guard, mut tx) = self.chain_tx().await?;
         let last: Option<String> =
             sqlx::query_scalar("SELECT hash FROM audit_log ORDER BY seq DESC LIMIT 1")
                 .fetch_optional(&mut *tx)
@@ -359,14 +352,7 @@ impl Db {
         let key = self.secrets()?.chain.clone();
         let cutoff = self.now() - self.policy.audit_retention_ms;
         let removed = {
-            let _guard = self.audit_lock.lock().await;
-            let mut tx = self.write_tx().await?;
-            if self.backend == Backend::Postgres {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(PG_LOCK)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            let (_guard, mut tx) = self.chain_tx().await?;
             let last_old: Option<String> = sqlx::query_scalar(
                 "SELECT hash FROM audit_log WHERE at < $1 ORDER BY seq DESC LIMIT 1",
             )
@@ -400,14 +386,32 @@ impl Db {
         Ok(removed)
     }
 
-    /// A transaction that reads then writes the chain's end. On SQLite it takes the write lock
-    /// at once (`BEGIN IMMEDIATE`, waiting on the busy timeout), so another writer (the CLI, a
-    /// concurrent sign-in) cannot make the upgrade from read to write fail.
-    async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        Ok(match self.backend {
+    /// The only way to write the chain: this process's audit mutex, then a transaction that
+    /// holds the write lock from its first statement (SQLite `BEGIN IMMEDIATE`, so another
+    /// writer such as the CLI cannot make the read-then-write upgrade fail; PostgreSQL an
+    /// advisory lock, for several nodes).
+    async fn chain_tx(
+        &self,
+    ) -> Result<
+        (
+            tokio::sync::MutexGuard<'_, ()>,
+            sqlx::Transaction<'static, sqlx::Any>,
+        ),
+        StoreError,
+    > {
+        let guard = self.audit_lock.lock().await;
+        let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
+        Ok((guard, tx))
     }
 
     /// Entries with `action` recorded from `ip` since `since` (UTC ms).

@@ -175,6 +175,50 @@ pub fn parse_role(role: &str) -> Result<Role, ValidationError> {
     })
 }
 
+/// A staff account to insert (validated by [`insert_user`]).
+pub(crate) struct NewUser<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: &'a str,
+    pub password_hash: &'a str,
+    pub score: u8,
+    pub now: i64,
+}
+
+/// Insert a user and the first entry of their password history inside `tx`; returns the ID.
+pub(crate) async fn insert_user(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    u: NewUser<'_>,
+) -> Result<String, StoreError> {
+    let email = normalize_email(u.email)?;
+    let name = text::required("name", u.name, 100)?;
+    let role = parse_role(u.role)?;
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO users (id, email, name, role, password_hash, password_score, disabled, \
+         created_at, updated_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7)",
+    )
+    .bind(&id)
+    .bind(&email)
+    .bind(&name)
+    .bind(role.as_str())
+    .bind(u.password_hash)
+    .bind(i64::from(u.score))
+    .bind(u.now)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(new_id())
+    .bind(&id)
+    .bind(u.password_hash)
+    .bind(u.now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
 impl Db {
     /// Create a staff user with an already-hashed password.
     pub async fn create_user(
@@ -185,33 +229,18 @@ impl Db {
         password_hash: &str,
         password_score: u8,
     ) -> Result<User, StoreError> {
-        let email = normalize_email(email)?;
-        let name = text::required("name", name, 100)?;
-        let role = parse_role(role)?;
-        let id = new_id();
-        let now = self.now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO users (id, email, name, role, password_hash, password_score, disabled, \
-             created_at, updated_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7)",
+        let id = insert_user(
+            &mut tx,
+            NewUser {
+                email,
+                name,
+                role,
+                password_hash,
+                score: password_score,
+                now: self.now(),
+            },
         )
-        .bind(&id)
-        .bind(&email)
-        .bind(&name)
-        .bind(role.as_str())
-        .bind(password_hash)
-        .bind(i64::from(password_score))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(new_id())
-        .bind(&id)
-        .bind(password_hash)
-        .bind(now)
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         self.user(&id).await

@@ -106,6 +106,8 @@ pub(crate) struct Secrets {
     pub seal: SealKey,
     /// Keys the audit log's hash chain.
     pub chain: ChainKey,
+    /// Keys the hashes of MFA recovery codes.
+    pub codes: ChainKey,
 }
 
 /// Options for [`Db::connect_with`].
@@ -202,6 +204,7 @@ impl Db {
         self.secrets = Some(Arc::new(Secrets {
             seal: SealKey::derive(master, "staff-secrets"),
             chain: ChainKey::derive(master),
+            codes: ChainKey::derive_for(master, "recovery-codes"),
         }));
         self
     }

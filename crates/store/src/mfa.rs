@@ -1,7 +1,8 @@
 //! Second factor storage: TOTP seeds sealed with the staff-secrets key (bound to the user's
-//! row), the last accepted time step (so each code works once), and hashed recovery codes.
+//! row), the last accepted time step (so each code works once), and recovery codes stored as keyed
+//! hashes (HMAC with a key derived from the master key).
 
-use storefort_crypto::{token, totp};
+use storefort_crypto::totp;
 
 use crate::{Db, StoreError};
 
@@ -10,6 +11,40 @@ fn context(user_id: &str) -> String {
 }
 
 impl Db {
+    /// The stored form of a recovery code: an HMAC keyed from the master key (about 50 bits of
+    /// randomness would fall to offline guessing as a plain hash), bound to its user.
+    fn recovery_code_hash(&self, user_id: &str, typed: &str) -> Result<String, StoreError> {
+        Ok(self
+            .secrets()?
+            .codes
+            .link(user_id, &[&totp::normalize_recovery_code(typed)]))
+    }
+
+    /// Replace a user's recovery codes inside `tx`.
+    async fn store_recovery_codes(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        user_id: &str,
+        codes: &[String],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await?;
+        for c in codes {
+            sqlx::query(
+                "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(self.recovery_code_hash(user_id, c)?)
+            .bind(user_id)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
     /// Start (or restart) enrolment: a new seed, kept sealed as pending until confirmed with
     /// a code. Returns the seed (base32) to show as a QR code.
     pub async fn begin_mfa_enrolment(&self, user_id: &str) -> Result<String, StoreError> {
@@ -77,20 +112,8 @@ impl Db {
                 user_id,
             ));
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
+        self.store_recovery_codes(&mut tx, user_id, recovery_codes, now)
             .await?;
-        for c in recovery_codes {
-            sqlx::query(
-                "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(token::hash_token(&totp::normalize_recovery_code(c)))
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
         Ok(())
     }
@@ -118,7 +141,7 @@ impl Db {
             "UPDATE recovery_codes SET used_at = $1 WHERE code_hash = $2 AND user_id = $3 AND used_at IS NULL",
         )
         .bind(self.now())
-        .bind(token::hash_token(&totp::normalize_recovery_code(typed)))
+        .bind(self.recovery_code_hash(user_id, typed)?)
         .bind(user_id)
         .execute(&self.pool)
         .await?;
@@ -144,20 +167,8 @@ impl Db {
         if done.rows_affected() == 0 {
             return Err(StoreError::not_found("MFA of user", user_id));
         }
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
-            .bind(user_id)
-            .execute(&mut *tx)
+        self.store_recovery_codes(&mut tx, user_id, recovery_codes, now)
             .await?;
-        for c in recovery_codes {
-            sqlx::query(
-                "INSERT INTO recovery_codes (code_hash, user_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(token::hash_token(&totp::normalize_recovery_code(c)))
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        }
         tx.commit().await?;
         Ok(())
     }

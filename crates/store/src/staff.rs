@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 use storefort_core::text;
 
-use crate::auth::{normalize_email, parse_role, User};
+use crate::auth::{insert_user, normalize_email, parse_role, NewUser, User};
 use crate::db::{new_id, Backend};
 use crate::{Db, StoreError};
 
@@ -223,32 +223,15 @@ impl Db {
         let email: String = row.try_get("email")?;
         let name: String = row.try_get("name")?;
         let role: String = row.try_get("role")?;
-        let email = normalize_email(&email)?;
-        let name = text::required("name", &name, 100)?;
-        let role = parse_role(&role)?;
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO users (id, email, name, role, password_hash, password_score, disabled, \
-             created_at, updated_at, password_changed_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7, $7)",
-        )
-        .bind(&id)
-        .bind(&email)
-        .bind(&name)
-        .bind(role.as_str())
-        .bind(password_hash)
-        .bind(i64::from(score))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO password_history (id, user_id, password_hash, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(new_id())
-        .bind(&id)
-        .bind(password_hash)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let new = NewUser {
+            email: &email,
+            name: &name,
+            role: &role,
+            password_hash,
+            score,
+            now,
+        };
+        let id = insert_user(&mut tx, new).await?;
         tx.commit().await?;
         self.user(&id).await
     }

@@ -88,6 +88,18 @@ async fn totp_steps_and_recovery_codes_work_once() {
                 .await
                 .unwrap();
         assert!(!stored.unwrap().contains(&secret), "seed sealed at rest");
+        let code_hashes: Vec<String> =
+            sqlx::query_scalar("SELECT code_hash FROM recovery_codes WHERE user_id = $1")
+                .bind(&id)
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        assert_eq!(code_hashes.len(), 2);
+        assert!(
+            !code_hashes.contains(&storefort_crypto::token::hash_token("abcdefghij")),
+            "recovery codes are keyed hashes, not plain SHA-256 ({})",
+            t.name
+        );
         assert!(
             !db.spend_totp_step(&id, 100).await.unwrap(),
             "enrolment step spent"
