@@ -12,6 +12,7 @@ pub mod error;
 pub mod keys;
 pub mod mfa;
 pub mod products;
+pub mod sessions;
 pub mod staff;
 pub mod stock;
 
