@@ -16,8 +16,8 @@ use crate::{Db, StoreError};
 /// How many earlier passwords a new one may not repeat (PCI DSS 8.3.7: the last 4).
 pub const PASSWORD_HISTORY: i64 = 4;
 
-/// A staff member.
-#[derive(Debug, Clone)]
+/// A staff member. Debug output leaves out the password hash.
+#[derive(Clone)]
 pub struct User {
     /// ID.
     pub id: UserId,
@@ -47,6 +47,19 @@ pub struct User {
     pub mfa_enabled: bool,
     /// Created (UTC ms).
     pub created_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .field("locked_until", &self.locked_until)
+            .field("mfa_enabled", &self.mfa_enabled)
+            .finish_non_exhaustive()
+    }
 }
 
 impl User {
@@ -438,6 +451,31 @@ mod tests {
         for bad in ["", "nobody", "a@b", "a b@c.de", "@x.io"] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn debug_output_hides_the_password_hash() {
+        let u = User {
+            id: UserId("u1".into()),
+            email: "a@b.co".into(),
+            name: "A".into(),
+            role: "owner".into(),
+            password_hash: "$argon2id$secret-hash".into(),
+            password_score: 4,
+            disabled: false,
+            failed_logins: 0,
+            locked_until: None,
+            password_changed_at: 0,
+            must_change_password: false,
+            last_login_at: None,
+            mfa_enabled: true,
+            created_at: 0,
+        };
+        let shown = format!("{u:?}");
+        assert!(
+            shown.contains("a@b.co") && !shown.contains("secret-hash"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -27,8 +27,8 @@ impl Stage {
     }
 }
 
-/// A live session, found by its token.
-#[derive(Debug, Clone)]
+/// A live session, found by its token. Debug output leaves out the CSRF token.
+#[derive(Clone)]
 pub struct Session {
     /// Session ID (not the token).
     pub id: String,
@@ -42,6 +42,17 @@ pub struct Session {
     pub stage: Stage,
     /// When the password was last typed in this session (UTC ms).
     pub reauth_at: i64,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("stage", &self.stage)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A session as listed to its owner (no tokens).

@@ -193,11 +193,16 @@ impl Owed {
 
 /// What `s` still owes, in the order it must be settled.
 pub fn owed(s: &Session) -> Option<Owed> {
-    if s.stage == Stage::Mfa {
+    owed_for(&s.user, s.stage)
+}
+
+/// What a session of `user` at `stage` still owes (see [`owed`]).
+pub fn owed_for(user: &User, stage: Stage) -> Option<Owed> {
+    if stage == Stage::Mfa {
         Some(Owed::Code)
-    } else if s.user.must_change_password {
+    } else if user.must_change_password {
         Some(Owed::NewPassword)
-    } else if s.user.role().requires_mfa() && !s.user.mfa_enabled {
+    } else if user.role().requires_mfa() && !user.mfa_enabled {
         Some(Owed::Enrolment)
     } else {
         None

@@ -7,7 +7,7 @@ use storefort_crypto::{password, token};
 use storefort_store::audit::{AuditEvent, Outcome};
 use storefort_store::auth::{Session, Stage, User};
 
-use crate::auth::{current_session, owed, Owed, SESSION_COOKIE};
+use crate::auth::{current_session, owed_for, Owed, SESSION_COOKIE};
 use crate::error::ApiError;
 use crate::middleware::ClientInfo;
 use crate::AppState;
@@ -165,13 +165,9 @@ pub async fn login(
             .details(user_agent.chars().take(200).collect::<String>()),
     )
     .await?;
-    let session = db
-        .touch_session(&token::hash_token(&t))
-        .await?
-        .ok_or_else(|| ApiError::internal(&"new session vanished"))?;
     Ok(SignedIn {
         cookie: session_cookie(&t)?,
-        owed: owed(&session),
+        owed: owed_for(&user, stage),
     })
 }
 

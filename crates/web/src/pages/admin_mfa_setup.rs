@@ -149,6 +149,27 @@ fn checked(ss: SignInSession, body: &[u8]) -> Result<(Session, FormData), PageEr
     Ok((ss.0, f))
 }
 
+/// The start of every change to an enrolled second factor: CSRF checked, a fully signed-in
+/// session with MFA on, and the password typed recently; otherwise where to send the person.
+fn changing(
+    ss: SignInSession,
+    state: &AppState,
+    body: &[u8],
+) -> Result<Result<AdminSession, Response>, PageError> {
+    let (s, _) = checked(ss, body)?;
+    if let Some(r) = not_yet(&s) {
+        return Ok(Err(r));
+    }
+    let s = AdminSession(s);
+    if !s.0.user.mfa_enabled {
+        return Ok(Err(see_other(SETUP)));
+    }
+    if let Err(r) = s.require_recent_password(state, SETUP) {
+        return Ok(Err(r.into_response()));
+    }
+    Ok(Ok(s))
+}
+
 fn mfa_event(action: &str, s: &AdminSession, client: &ClientInfo) -> AuditEvent {
     let u = &s.0.user;
     AuditEvent::new(action, &u.email, &client.ip.to_string())
@@ -201,17 +222,10 @@ async fn regenerate(
     Extension(client): Extension<ClientInfo>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (s, _) = checked(ss, &body)?;
-    if let Some(r) = not_yet(&s) {
-        return Ok(r);
-    }
-    let s = AdminSession(s);
-    if !s.0.user.mfa_enabled {
-        return Ok(see_other(SETUP));
-    }
-    if let Err(r) = s.require_recent_password(&state, SETUP) {
-        return Ok(r.into_response());
-    }
+    let s = match changing(ss, &state, &body)? {
+        Ok(s) => s,
+        Err(to) => return Ok(to),
+    };
     let codes = totp::recovery_codes();
     state
         .db
@@ -240,17 +254,10 @@ async fn reset(
     Extension(client): Extension<ClientInfo>,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let (s, _) = checked(ss, &body)?;
-    if let Some(r) = not_yet(&s) {
-        return Ok(r);
-    }
-    let s = AdminSession(s);
-    if !s.0.user.mfa_enabled {
-        return Ok(see_other(SETUP));
-    }
-    if let Err(r) = s.require_recent_password(&state, SETUP) {
-        return Ok(r.into_response());
-    }
+    let s = match changing(ss, &state, &body)? {
+        Ok(s) => s,
+        Err(to) => return Ok(to),
+    };
     state.db.reset_mfa(s.0.user.id.as_str()).await?;
     audit(&state, mfa_event("mfa.reset", &s, &client)).await?;
     Ok(see_other("/admin"))
