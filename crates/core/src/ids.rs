@@ -56,3 +56,15 @@ id_type!(
     /// An integration API key.
     ApiKeyId
 );
+id_type!(
+    /// A customer (a shopper with an account, or a guest who checked out).
+    CustomerId
+);
+id_type!(
+    /// A postal address saved on a customer.
+    AddressId
+);
+id_type!(
+    /// An order.
+    OrderId
+);

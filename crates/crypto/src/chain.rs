@@ -26,6 +26,16 @@ impl ChainKey {
         Self(master.derive("audit-chain"))
     }
 
+    /// A key from stored bytes (the keyring keeps it wrapped under the master key).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes, for wrapping.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
     /// An HMAC key of the same kind for another purpose (e.g. hashing recovery codes), derived
     /// under its own label so it is independent of the audit chain's key.
     pub fn derive_for(master: &MasterKey, purpose: &str) -> Self {

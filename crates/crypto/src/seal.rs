@@ -30,21 +30,53 @@ impl SealKey {
         Self(master.derive(&format!("seal:{purpose}")))
     }
 
-    /// Encrypt `plain`; `context` (e.g. `users.totp_secret:<id>`) must be given again to open it.
-    pub fn seal(&self, plain: &[u8], context: &str) -> Result<String, CryptoError> {
+    /// A new random key.
+    pub fn generate() -> Self {
+        let mut k = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut k);
+        Self(k)
+    }
+
+    /// A key from its raw bytes (after unwrapping).
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The raw bytes, for wrapping under another key.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0
+    }
+
+    /// Encrypt with a random nonce; returns nonce || ciphertext.
+    pub fn encrypt(&self, plain: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = XChaCha20Poly1305::new((&self.0).into())
             .encrypt(
                 XNonce::from_slice(&nonce),
-                Payload {
-                    msg: plain,
-                    aad: context.as_bytes(),
-                },
+                Payload { msg: plain, aad },
             )
             .map_err(|_| CryptoError::Seal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    /// Decrypt nonce || ciphertext from [`SealKey::encrypt`].
+    pub fn decrypt(&self, raw: &[u8], aad: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        if raw.len() <= 24 {
+            return Err(CryptoError::Seal);
+        }
+        let (nonce, ct) = raw.split_at(24);
+        XChaCha20Poly1305::new((&self.0).into())
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
+            .map_err(|_| CryptoError::Seal)
+    }
+
+    /// Encrypt `plain`; `context` (e.g. `users.totp_secret:<id>`) must be given again to open it.
+    /// This is the first format (`v1.`), kept for values sealed before the keyring existed.
+    pub fn seal(&self, plain: &[u8], context: &str) -> Result<String, CryptoError> {
+        let out = self.encrypt(plain, context.as_bytes())?;
         Ok(format!("{TAG}{}", STANDARD_NO_PAD.encode(out)))
     }
 
@@ -54,18 +86,8 @@ impl SealKey {
         let raw = sealed
             .strip_prefix(TAG)
             .and_then(|b| STANDARD_NO_PAD.decode(b).ok())
-            .filter(|r| r.len() > 24)
             .ok_or(CryptoError::Seal)?;
-        let (nonce, ct) = raw.split_at(24);
-        XChaCha20Poly1305::new((&self.0).into())
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: context.as_bytes(),
-                },
-            )
-            .map_err(|_| CryptoError::Seal)
+        self.decrypt(&raw, context.as_bytes())
     }
 }
 

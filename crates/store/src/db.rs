@@ -9,9 +9,6 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor};
 
 use storefort_core::access::SecurityPolicy;
-use storefort_crypto::chain::ChainKey;
-use storefort_crypto::master_key::MasterKey;
-use storefort_crypto::seal::SealKey;
 
 use crate::StoreError;
 
@@ -94,20 +91,12 @@ pub struct Db {
     /// Session, lockout and retention numbers.
     pub policy: Arc<SecurityPolicy>,
     /// Keys for sealed columns and the audit chain; `None` until [`Db::with_master_key`].
-    pub(crate) secrets: Option<Arc<Secrets>>,
+    pub(crate) secrets: Option<Arc<crate::vault::Secrets>>,
+    /// File where erasures are also recorded, outside the database, so that restoring an older
+    /// database re-applies them (see [`Db::reapply_erasures`]).
+    pub(crate) erasure_ledger: Option<Arc<std::path::PathBuf>>,
     /// Serialises audit appends in this process (PostgreSQL also takes an advisory lock).
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
-}
-
-/// Data keys derived from the master key.
-#[derive(Debug)]
-pub(crate) struct Secrets {
-    /// Seals TOTP seeds.
-    pub seal: SealKey,
-    /// Keys the audit log's hash chain.
-    pub chain: ChainKey,
-    /// Keys the hashes of MFA recovery codes.
-    pub codes: ChainKey,
 }
 
 /// Options for [`Db::connect_with`].
@@ -194,18 +183,14 @@ impl Db {
             keys: Default::default(),
             policy: Arc::new(SecurityPolicy::default()),
             secrets: None,
+            erasure_ledger: None,
             audit_lock: Default::default(),
         })
     }
 
-    /// Derive the data keys (sealed columns, audit chain) from the shop's master key. Without
-    /// them, anything that seals a secret or writes the audit log fails with a clear error.
-    pub fn with_master_key(mut self, master: &MasterKey) -> Db {
-        self.secrets = Some(Arc::new(Secrets {
-            seal: SealKey::derive(master, "staff-secrets"),
-            chain: ChainKey::derive(master),
-            codes: ChainKey::derive_for(master, "recovery-codes"),
-        }));
+    /// Record erasures in `path` too (one line per erased customer, no personal data).
+    pub fn with_erasure_ledger(mut self, path: std::path::PathBuf) -> Db {
+        self.erasure_ledger = Some(Arc::new(path));
         self
     }
 
@@ -215,7 +200,7 @@ impl Db {
         self
     }
 
-    pub(crate) fn secrets(&self) -> Result<&Secrets, StoreError> {
+    pub(crate) fn secrets(&self) -> Result<&crate::vault::Secrets, StoreError> {
         self.secrets.as_deref().ok_or(StoreError::NoKeys)
     }
 

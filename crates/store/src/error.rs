@@ -36,6 +36,35 @@ pub enum StoreError {
     /// A sealed value would not open, or a secret could not be made.
     #[error(transparent)]
     Crypto(#[from] storefort_crypto::CryptoError),
+    /// The master key given is not the one this database's keys were wrapped with.
+    #[error(
+        "the master key does not match this database (its keys were made with master key \
+         {expected}, the key given is {given}): check master_key_file or STOREFORT_MASTER_KEY"
+    )]
+    WrongMasterKey {
+        /// Fingerprint recorded in the database.
+        expected: String,
+        /// Fingerprint of the key given.
+        given: String,
+    },
+    /// A key a value names no longer exists (retired, or the customer was erased).
+    #[error("key {0} no longer exists (retired or erased)")]
+    KeyGone(String),
+    /// A sealed field did not open: it was moved from another row or column, or changed.
+    #[error("the sealed value of {context} does not open: it was changed or moved from another row")]
+    Unreadable {
+        /// `table.column:row` of the value.
+        context: String,
+    },
+    /// The customer's personal data was erased; nothing can be added to it.
+    #[error("this customer's personal data was erased")]
+    Erased,
+    /// A write kept racing with another change (e.g. a key rotation); try again.
+    #[error("the {0} is being changed by something else; please try again")]
+    Busy(&'static str),
+    /// The erasure ledger file could not be read or written.
+    #[error("erasure ledger: {0}")]
+    Ledger(String),
     /// Any other database failure.
     #[error("database error: {0}")]
     Db(sqlx::Error),

@@ -1,4 +1,4 @@
-//! Second factor storage: TOTP seeds sealed with the staff-secrets key (bound to the user's
+//! Second factor storage: TOTP seeds sealed under the active data key (bound to the user's
 //! row), the last accepted time step (so each code works once), and recovery codes stored as keyed
 //! hashes (HMAC with a key derived from the master key).
 
@@ -6,7 +6,7 @@ use storefort_crypto::totp;
 
 use crate::{Db, StoreError};
 
-fn context(user_id: &str) -> String {
+pub(crate) fn context(user_id: &str) -> String {
     format!("users.totp_secret:{user_id}")
 }
 
@@ -49,10 +49,7 @@ impl Db {
     /// a code. Returns the seed (base32) to show as a QR code.
     pub async fn begin_mfa_enrolment(&self, user_id: &str) -> Result<String, StoreError> {
         let secret = totp::new_secret();
-        let sealed = self
-            .secrets()?
-            .seal
-            .seal(secret.as_bytes(), &context(user_id))?;
+        let sealed = self.seal_secret(&secret, &context(user_id)).await?;
         let done = sqlx::query("UPDATE users SET totp_pending = $1 WHERE id = $2")
             .bind(sealed)
             .bind(user_id)
@@ -83,8 +80,7 @@ impl Db {
         let Some(sealed) = sealed.flatten() else {
             return Ok(None);
         };
-        let plain = self.secrets()?.seal.open(&sealed, &context(user_id))?;
-        Ok(Some(String::from_utf8_lossy(&plain).into_owned()))
+        Ok(Some(self.open_secret(&sealed, &context(user_id)).await?))
     }
 
     /// Finish enrolment: the pending seed becomes the seed, `step` (the confirming code's) is

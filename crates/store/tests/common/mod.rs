@@ -24,9 +24,12 @@ pub async fn backends_with_clock(clock: Arc<dyn Clock>) -> Vec<TestDb> {
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
     let db = Db::connect_with(&url, ConnectOptions::default(), clock.clone())
         .await
-        .unwrap()
-        .with_master_key(&storefort_crypto::master_key::MasterKey::generate());
+        .unwrap();
     db.migrate().await.unwrap();
+    let db = db
+        .with_master_key(&storefort_crypto::master_key::MasterKey::generate())
+        .await
+        .unwrap();
     out.push(TestDb {
         db,
         name: "sqlite",
@@ -40,9 +43,12 @@ pub async fn backends_with_clock(clock: Arc<dyn Clock>) -> Vec<TestDb> {
         };
         let db = Db::connect_with(&pg, opts, clock)
             .await
-            .expect("PostgreSQL from STOREFORT_TEST_POSTGRES_URL")
-            .with_master_key(&storefort_crypto::master_key::MasterKey::generate());
+            .expect("PostgreSQL from STOREFORT_TEST_POSTGRES_URL");
         db.migrate().await.unwrap();
+        let db = db
+            .with_master_key(&storefort_crypto::master_key::MasterKey::generate())
+            .await
+            .unwrap();
         out.push(TestDb {
             db,
             name: "postgres",
