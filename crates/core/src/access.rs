@@ -12,7 +12,7 @@ pub enum Role {
     Owner,
     /// Runs the floor: catalog, stock, orders, refunds, customers.
     Manager,
-    /// Sells: sees the catalog, stock and orders, changes nothing in the admin.
+    /// Sells: sees the catalog, stock, orders and customers, changes nothing in the admin.
     Cashier,
 }
 
@@ -53,9 +53,11 @@ impl Role {
                     | OrdersView
                     | OrdersManage
                     | Refunds
-                    | CustomerData
+                    | CustomersView
+                    | CustomersEdit
             ),
-            Role::Cashier => matches!(p, CatalogView | StockView | OrdersView),
+            // Cashiers look customers up to attach them to a sale at the till.
+            Role::Cashier => matches!(p, CatalogView | StockView | OrdersView | CustomersView),
         }
     }
 }
@@ -84,8 +86,12 @@ pub enum Permission {
     OrdersManage,
     /// Refund money.
     Refunds,
-    /// See customers' personal data (names, emails, phones, addresses).
-    CustomerData,
+    /// List, search and open customer records in the admin (every view is audited).
+    CustomersView,
+    /// Create customers and change their details and saved addresses.
+    CustomersEdit,
+    /// Export everything about a customer, and erase a customer's personal data.
+    CustomersPrivacy,
     /// Invite, change and disable staff; see their sessions.
     Staff,
     /// Pair, revoke and wipe POS devices.
@@ -102,7 +108,7 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order `docs/SECURITY.md` lists them.
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::CatalogView,
         Permission::CatalogEdit,
         Permission::StockView,
@@ -110,7 +116,9 @@ impl Permission {
         Permission::OrdersView,
         Permission::OrdersManage,
         Permission::Refunds,
-        Permission::CustomerData,
+        Permission::CustomersView,
+        Permission::CustomersEdit,
+        Permission::CustomersPrivacy,
         Permission::Staff,
         Permission::Devices,
         Permission::Plugins,
@@ -130,7 +138,9 @@ impl Permission {
             OrdersView => "see orders",
             OrdersManage => "change orders",
             Refunds => "refund",
-            CustomerData => "see customers' personal data",
+            CustomersView => "look up customers",
+            CustomersEdit => "add and change customers",
+            CustomersPrivacy => "export and erase customers",
             Staff => "manage staff",
             Devices => "manage POS devices",
             Plugins => "manage plugins",
@@ -216,9 +226,25 @@ mod tests {
             [
                 Permission::CatalogView,
                 Permission::StockView,
-                Permission::OrdersView
+                Permission::OrdersView,
+                Permission::CustomersView
             ]
         );
+    }
+
+    #[test]
+    fn only_owners_export_or_erase_customers() {
+        use Permission::*;
+        assert!(Role::Owner.allows(CustomersPrivacy));
+        assert!(!Role::Manager.allows(CustomersPrivacy));
+        assert!(!Role::Cashier.allows(CustomersPrivacy));
+        assert!(Role::Manager.allows(CustomersEdit) && !Role::Cashier.allows(CustomersEdit));
+        for r in Role::ALL {
+            assert!(r.allows(CustomersView), "{r}");
+        }
+        for scope in ["read", "write"] {
+            assert!(!CustomersView.allowed_for_key_scope(scope));
+        }
     }
 
     #[test]

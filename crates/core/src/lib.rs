@@ -4,10 +4,13 @@
 
 pub mod access;
 pub mod catalog;
+pub mod customer;
 pub mod error;
 pub mod ids;
 pub mod model;
 pub mod money;
+pub mod pan;
+pub mod redact;
 pub mod stock;
 pub mod text;
 

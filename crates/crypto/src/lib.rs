@@ -4,9 +4,11 @@
 #![forbid(unsafe_code)]
 
 pub mod chain;
+pub mod keyring;
 pub mod master_key;
 pub mod password;
 pub mod seal;
+pub mod shopper_password;
 pub mod token;
 pub mod totp;
 

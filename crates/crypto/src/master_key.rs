@@ -50,6 +50,17 @@ impl MasterKey {
         Ok(Self(arr))
     }
 
+    /// A key given as 64 hex characters (the `STOREFORT_MASTER_KEY` form); `source` names where
+    /// it came from in the error, never the value.
+    pub fn from_hex(text: &str, source: &str) -> Result<Self, CryptoError> {
+        let bytes =
+            hex::decode(text.trim()).map_err(|_| CryptoError::BadKey(source.to_string()))?;
+        let arr: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| CryptoError::BadKey(source.to_string()))?;
+        Ok(Self(arr))
+    }
+
     /// Create a new key file with mode 0600; refuses to overwrite an existing one.
     pub fn write_new(path: &Path) -> Result<Self, CryptoError> {
         let key = Self::generate();

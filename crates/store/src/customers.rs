@@ -310,13 +310,18 @@ impl Db {
             let aid: String = row.try_get("id")?;
             let key = self.customer_key(&row.try_get::<String, _>("key_id")?).await?;
             let sealed: String = row.try_get("address")?;
-            let ctx = ctx("customer_addresses", "address", &aid);
-            let json = open_field(&key, Some(&sealed), &ctx)?;
-            let address: Address = serde_json::from_str(&json)
-                .map_err(|_| StoreError::Unreadable { context: ctx })?;
+            let ctx_address = ctx("customer_addresses", "address", &aid);
+            let json = open_field(&key, Some(&sealed), &ctx_address)?;
+            let address: Address = serde_json::from_str(&json).map_err(|_| {
+                StoreError::Unreadable {
+                    context: ctx_address,
+                }
+            })?;
+            let label: String = row.try_get("label")?;
+            let label = open_field(&key, Some(&label), &ctx("customer_addresses", "label", &aid))?;
             out.push(SavedAddress {
                 id: AddressId(aid),
-                label: row.try_get("label")?,
+                label,
                 address,
             });
         }
@@ -343,6 +348,12 @@ impl Db {
         let aid = new_id();
         let json = serde_json::to_string(a).map_err(|_| StoreError::Busy("address"))?;
         let sealed = seal_field(&key, &key_id, &json, &ctx("customer_addresses", "address", &aid))?;
+        let sealed_label = seal_field(
+            &key,
+            &key_id,
+            label.trim(),
+            &ctx("customer_addresses", "label", &aid),
+        )?;
         sqlx::query(
             "INSERT INTO customer_addresses (id, customer_id, key_id, label, address, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -350,7 +361,7 @@ impl Db {
         .bind(&aid)
         .bind(id.as_str())
         .bind(&key_id)
-        .bind(label.trim())
+        .bind(sealed_label)
         .bind(sealed)
         .bind(self.now())
         .execute(&self.pool)

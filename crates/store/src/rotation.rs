@@ -249,7 +249,7 @@ impl Db {
     async fn reseal_rows_of(&self, customer_id: &str) -> Result<usize, StoreError> {
         let mut done = 0;
         for (table, cols) in [
-            ("customer_addresses", &["address"][..]),
+            ("customer_addresses", &["label", "address"][..]),
             ("orders", &crate::orders::SEALED_COLUMNS[..]),
         ] {
             let rows = sqlx::query(&format!(

@@ -146,9 +146,12 @@ impl Db {
         let vault = self.vault()?;
         let id = keyring::new_key_id("dk");
         let key = SealKey::generate();
-        sqlx::query(
+        // Refused if the keys were re-wrapped under another master key meanwhile (a node
+        // still running with the old key must not add a key the new one cannot open).
+        let done = sqlx::query(
             "INSERT INTO keyring (id, purpose, wrapped, master_id, state, created_at) \
-             VALUES ($1, 'data', $2, $3, 'active', $4)",
+             SELECT $1, 'data', $2, $3, 'active', $4 \
+             WHERE NOT EXISTS (SELECT 1 FROM keyring WHERE master_id <> $3)",
         )
         .bind(&id)
         .bind(vault.kek.wrap(&id, &key)?)
@@ -156,6 +159,18 @@ impl Db {
         .bind(self.now())
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() == 0 {
+            let expected: String = sqlx::query_scalar(
+                "SELECT master_id FROM keyring WHERE master_id <> $1 LIMIT 1",
+            )
+            .bind(vault.kek.master_id())
+            .fetch_one(&self.pool)
+            .await?;
+            return Err(StoreError::WrongMasterKey {
+                expected,
+                given: vault.kek.master_id().to_string(),
+            });
+        }
         write(&vault.data_keys).insert(id.clone(), Arc::new(key));
         Ok(id)
     }
@@ -278,11 +293,19 @@ impl Db {
 
     /// Open a sealed secret: the keyring format, or the first (`v1.`) format.
     pub(crate) async fn open_secret(&self, sealed: &str, context: &str) -> Result<String, StoreError> {
-        let bytes = match keyring::key_id_of(sealed) {
-            Some(id) => keyring::open(&*self.data_key(id).await?, sealed, context)?,
-            None => self.vault()?.legacy.open(sealed, context)?,
+        let unreadable = || StoreError::Unreadable {
+            context: context.to_string(),
         };
-        String::from_utf8(bytes).map_err(|_| StoreError::Crypto(storefort_crypto::CryptoError::Seal))
+        let bytes = match keyring::key_id_of(sealed) {
+            Some(id) => keyring::open(&*self.data_key(id).await?, sealed, context)
+                .map_err(|_| unreadable())?,
+            None => self
+                .vault()?
+                .legacy
+                .open(sealed, context)
+                .map_err(|_| unreadable())?,
+        };
+        String::from_utf8(bytes).map_err(|_| unreadable())
     }
 
     /// Store a named secret (SMTP password, gateway API key), sealed.

@@ -8,7 +8,7 @@ use axum::Router;
 use storefort_core::money::Currency;
 use storefort_store::Db;
 
-use crate::{api, middleware, pages};
+use crate::{api, card_guard, middleware, pages};
 
 /// Largest request body accepted anywhere (API JSON and forms): 256 KiB.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -73,6 +73,10 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .route("/healthz", axum::routing::get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            card_guard::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::security,

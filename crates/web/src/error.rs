@@ -129,6 +129,16 @@ impl From<StoreError> for ApiError {
                 format!("{field} is already in use by another record"),
             )
             .field(field),
+            StoreError::Erased => ApiError::new(
+                StatusCode::GONE,
+                "erased",
+                "this customer's personal data was erased",
+            ),
+            StoreError::Busy(what) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                format!("the {what} is being changed by something else; please try again"),
+            ),
             other => ApiError::internal(&other),
         }
     }

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+mod card_guard;
 pub mod error;
 pub mod extract;
 pub mod hasher;

@@ -26,6 +26,8 @@ pub struct AdminChrome {
     pub csrf: String,
     /// Current section, for `aria-current` in the nav.
     pub section: &'static str,
+    /// May look up customers (shows the Customers link).
+    pub customers: bool,
     /// May manage staff (shows the Staff link).
     pub staff: bool,
     /// May change settings and API keys.
@@ -42,6 +44,7 @@ impl AdminChrome {
             email: s.0.user.email.clone(),
             csrf: s.0.csrf_token.clone(),
             section,
+            customers: s.can(Permission::CustomersView),
             staff: s.can(Permission::Staff),
             settings: s.can(Permission::Settings),
             audit: s.can(Permission::Audit),

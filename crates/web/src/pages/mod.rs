@@ -5,6 +5,10 @@
 pub mod admin;
 pub mod admin_account;
 pub mod admin_audit;
+pub mod admin_customers;
+pub mod admin_customers_detail;
+pub mod admin_customers_form;
+pub mod admin_customers_privacy;
 pub mod admin_invite;
 pub mod admin_keys;
 pub mod admin_mfa;
@@ -17,6 +21,9 @@ pub mod admin_staff_actions;
 pub mod admin_stock;
 pub mod admin_variants;
 pub mod render;
+pub mod shopper;
+pub mod shopper_account;
+pub mod shopper_register;
 pub mod statics;
 pub mod storefront;
 
@@ -32,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/c/{slug}", get(storefront::category))
         .route("/p/{slug}", get(storefront::product))
         .route("/search", get(storefront::search))
+        .merge(shopper::routes())
         .route("/static/{file}", get(statics::file))
         .route("/admin", get(admin::dashboard))
         .route("/admin/login", get(admin::login_form).post(admin::login))
@@ -74,5 +82,6 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_account::routes())
         .merge(admin_staff::routes())
         .merge(admin_audit::routes())
+        .merge(admin_customers::routes())
         .fallback(storefront::not_found)
 }

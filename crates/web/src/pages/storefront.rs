@@ -42,7 +42,8 @@ pub struct Shop {
     pub q: String,
 }
 
-async fn shop(state: &AppState, current_slug: &str, q: &str) -> Result<Shop, PageError> {
+/// The shop's frame for a page: name, category menu (marking `current_slug`), search text.
+pub async fn shop(state: &AppState, current_slug: &str, q: &str) -> Result<Shop, PageError> {
     let categories = state
         .db
         .categories()

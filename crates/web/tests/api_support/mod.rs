@@ -29,7 +29,10 @@ pub async fn setup() -> T {
         .await
         .unwrap();
     db.migrate().await.unwrap();
-    let db = db.with_master_key(&storefort_crypto::master_key::MasterKey::generate());
+    let db = db
+        .with_master_key(&storefort_crypto::master_key::MasterKey::generate())
+        .await
+        .unwrap();
     let owner = db
         .create_user("owner@example.com", "Owner", "owner", "$argon2id$unused", 4)
         .await

@@ -75,9 +75,12 @@ pub async fn app_with(cfg: WebConfig) -> TestApp {
         clock.clone(),
     )
     .await
-    .unwrap()
-    .with_master_key(&storefort_crypto::master_key::MasterKey::generate());
+    .unwrap();
     db.migrate().await.unwrap();
+    let db = db
+        .with_master_key(&storefort_crypto::master_key::MasterKey::generate())
+        .await
+        .unwrap();
     let hash = storefort_crypto::password::hash(OWNER_PASSWORD).unwrap();
     let owner = db
         .create_user(OWNER_EMAIL, "Olive Owner", "owner", &hash, 4)

@@ -191,6 +191,7 @@ pub async fn world() -> World {
     let variant = t.product.variants[0].id.as_str().to_string();
     add_stock(&t, &variant, 1000).await;
     let category = t.db.categories().await.unwrap()[0].id.0.clone();
+    let (customer, address) = state::customer(&t).await;
     let ids = HashMap::from([
         ("product", t.product.id.as_str().to_string()),
         ("variant", variant),
@@ -204,6 +205,8 @@ pub async fn world() -> World {
         ("target", target.id.as_str().to_string()),
         ("target_session", target_session),
         ("invitation", invitation.id),
+        ("customer", customer),
+        ("address", address),
         // The owner's; `fill_for` puts in the caller's own.
         ("own_session", spare[2].clone()),
     ]);
@@ -379,6 +382,7 @@ impl World {
             ));
         }
         out.extend(state::staff(db).await);
+        out.extend(state::customers(db).await);
         out.join("\n")
     }
 

@@ -122,6 +122,21 @@ pub const PAGES: &[PageRoute] = &[
     // The audit log.
     ("GET", "/admin/audit", &[], P(Audit)),
     ("GET", "/admin/audit.csv", &[], P(Audit)),
+    // Customers (every view audited); the world's customer has an address and an order.
+    // Erasing comes last: after it the record cannot be changed.
+    ("GET", "/admin/customers", &[], P(CustomersView)),
+    ("POST", "/admin/customers", &[("q", "walk@example.com")], P(CustomersView)),
+    ("GET", "/admin/customers/new", &[], P(CustomersEdit)),
+    ("POST", "/admin/customers/new",
+        &[("name", "Page customer {n}"), ("email", "page{n}@example.com"), ("phone", "")], P(CustomersEdit)),
+    ("GET", "/admin/customers/{customer}", &[], P(CustomersView)),
+    ("POST", "/admin/customers/{customer}",
+        &[("name", "Walk Customer"), ("email", "walk@example.com"), ("phone", "+44 20 7946 00{n}0")], P(CustomersEdit)),
+    ("POST", "/admin/customers/{customer}/addresses",
+        &[("name", "Walk Customer"), ("line1", "{n} High St"), ("city", "Leeds"), ("country", "GB")], P(CustomersEdit)),
+    ("POST", "/admin/customers/{customer}/addresses/{address}/remove", &[], P(CustomersEdit)),
+    ("POST", "/admin/customers/{customer}/export", &[], P(CustomersPrivacy)),
+    ("POST", "/admin/customers/{customer}/erase", &[("confirm", "ERASE")], P(CustomersPrivacy)),
     // Every signed-in staff member's own pages.
     ("GET", "/admin/account", &[], SignedIn),
     ("POST", "/admin/account/sessions/{own_session}/end", &[], SignedIn),

@@ -1,6 +1,7 @@
-//! Staff helpers for the role world: spare sessions, and the staff side of `World::snapshot`
-//! (what a refused staff action must leave alone).
+//! Staff and customer helpers for the role world: spare sessions, a customer to look at, and
+//! the staff and customer sides of `World::snapshot` (what a refused action must leave alone).
 
+use storefort_core::customer::{Address, NewCustomer, NewOrder};
 use storefort_crypto::token;
 use storefort_store::Db;
 
@@ -48,6 +49,54 @@ pub async fn staff(db: &Db) -> Vec<String> {
     }
     for i in db.pending_invitations().await.unwrap() {
         out.push(format!("invitation {} {} {}", i.id, i.email, i.role));
+    }
+    out
+}
+
+/// A customer with one saved address and one order: `(customer ID, address ID)`.
+pub async fn customer(t: &TestApp) -> (String, String) {
+    let c =
+        t.db.create_customer(
+            &NewCustomer {
+                name: "Walk Customer".into(),
+                email: "walk@example.com".into(),
+                phone: "+44 20 7946 0000".into(),
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let home = Address {
+        name: "Walk Customer".into(),
+        line1: "1 High St".into(),
+        city: "Leeds".into(),
+        country: "GB".into(),
+        ..Default::default()
+    };
+    let a = t.db.add_address(&c.id, "Home", &home).await.unwrap();
+    t.db.create_order(&NewOrder {
+        customer_id: c.id.clone(),
+        status: "paid".into(),
+        currency: "GBP".into(),
+        total_minor: 4500,
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        billing: home,
+        shipping: None,
+    })
+    .await
+    .unwrap();
+    (c.id.as_str().to_string(), a.id.as_str().to_string())
+}
+
+/// Every customer (erased or not) with their addresses and orders.
+pub async fn customers(db: &Db) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in db.customers(500, None).await.unwrap().items {
+        out.push(serde_json::to_string(&c).unwrap());
+        out.push(serde_json::to_string(&db.addresses_of(&c.id).await.unwrap()).unwrap());
+        out.push(serde_json::to_string(&db.orders_of_customer(&c.id).await.unwrap()).unwrap());
     }
     out
 }
