@@ -1,9 +1,8 @@
-//! `storefort audit ...`: verify the hash chain, apply retention, export as CSV; and the daily
-//! retention task `serve` runs.
+//! `storefort audit ...`: verify the hash chain, apply retention, export as CSV. The daily
+//! retention task `serve` runs lives in [`crate::retention`].
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use storefort_store::audit::{AuditFilter, AuditVerdict};
 use storefort_store::Db;
@@ -12,9 +11,6 @@ use storefort_web::pages::admin_audit::{CsvExport, CSV_LIMIT};
 use crate::cli::AuditCommand;
 use crate::config::Config;
 use crate::setup::{self, audit_cli, bad_input, CliResult};
-
-/// How often `serve` applies the retention period.
-const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 
 /// Run an `audit` subcommand.
 pub async fn run(cfg: &Config, cmd: AuditCommand) -> CliResult<ExitCode> {
@@ -88,20 +84,4 @@ async fn export(db: &Db, path: &Path) -> CliResult<ExitCode> {
     .await?;
     println!("wrote {rows} audit entries to {}", path.display());
     Ok(ExitCode::SUCCESS)
-}
-
-/// Apply the retention period now and then once a day, in the background.
-pub fn spawn_retention(db: Db) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            match db.prune_audit().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(removed = n, "audit entries past retention removed"),
-                Err(e) => tracing::error!(error = %e, "audit retention failed"),
-            }
-        }
-    });
 }

@@ -32,7 +32,8 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a new shop: a commented storefort.toml, the data directory (0700), the master key
-    /// (0600) and the owner account, whose generated password is printed once.
+    /// (0600, beside the config file, outside the data directory; or STOREFORT_MASTER_KEY when
+    /// set) and the owner account, whose generated password is printed once.
     Init(InitArgs),
     /// Run the shop from its configuration: HTTPS, the HTTP redirect and the metrics listener.
     Serve,
@@ -57,6 +58,34 @@ pub enum Command {
     /// Manage the offline list of breached passwords that staff may not use.
     #[command(subcommand)]
     Passwords(PasswordsCommand),
+    /// The keys that encrypt customers' personal data: see them, rotate the data key (online,
+    /// resumable) or the master key. Every rotation is recorded in the audit log.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// `storefort keys ...`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the data keys (id, state, created, age) and what is still encrypted under keys
+    /// being retired.
+    Status,
+    /// Make a new data key and re-encrypt every customer, order and secret under it, in
+    /// batches, while the shop keeps serving. Interrupted? Run it again: it carries on where it
+    /// stopped. The old key is destroyed only when nothing uses it any more.
+    Rotate(KeysRotateArgs),
+    /// Make a new master key and re-wrap every stored key under it (one transaction). With a key
+    /// file, the new key replaces it; with STOREFORT_MASTER_KEY the new key is printed once to
+    /// put in the variable. Restart running servers afterwards.
+    RotateMaster,
+}
+
+/// `storefort keys rotate`.
+#[derive(Debug, Args)]
+pub struct KeysRotateArgs {
+    /// Customers, rows or secrets re-encrypted per transaction (1 to 10000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub batch: i64,
 }
 
 /// `storefort user ...`. Bad input (unknown email, bad role) exits with status 2 and changes
@@ -166,7 +195,8 @@ pub struct InitArgs {
 /// `storefort demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Where the demo shop lives (created on first run).
+    /// Where the demo shop lives (created on first run): its config and master key, with the
+    /// database and certificates in its `data` subdirectory.
     #[arg(long, default_value = "storefort-demo")]
     pub data_dir: PathBuf,
     /// HTTPS address; `127.0.0.1:0` picks a free port.
@@ -186,6 +216,11 @@ pub struct DoctorArgs {
     /// Print the results as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also search every text column of the database and the log files (log.file and *.log in
+    /// the data dir) for card numbers, personal data outside its encrypted columns and the
+    /// master key. Locations are reported, never the values.
+    #[arg(long)]
+    pub scan: bool,
 }
 
 /// `storefort bench ...`.
@@ -194,6 +229,27 @@ pub enum BenchCommand {
     /// Load the catalog API and the storefront category page over HTTPS with keep-alive
     /// connections; print requests/s, p50, p99, the server's RSS and its time to first request.
     Catalog(BenchCatalogArgs),
+    /// Measure the customer data vault in-process: create customer, lookup by email (from
+    /// several tasks at once) and list 100 customers decrypting every field.
+    Vault(BenchVaultArgs),
+}
+
+/// `storefort bench vault`.
+#[derive(Debug, Args)]
+pub struct BenchVaultArgs {
+    /// Customers (each with an address) created before the lookups and listings.
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(100..=1_000_000))]
+    pub customers: u64,
+    /// Concurrent lookup tasks.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub tasks: u64,
+    /// Seconds of lookups.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub seconds: u64,
+    /// Bench on PostgreSQL at this URL, in a throw-away schema (default: a temporary SQLite
+    /// file).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// `storefort bench catalog`.

@@ -2,12 +2,14 @@
 //! their own modules).
 
 use std::io::Write;
+use std::path::Path;
 use std::process::ExitCode;
 
 use storefort_crypto::master_key::MasterKey;
 
 use crate::cli::{BenchCommand, Cli, Command, DemoArgs, InitArgs};
 use crate::config::{commented_toml, Config};
+use crate::keyfile::KeySource;
 use crate::setup::{self, CliResult};
 
 /// The email of the demo shop's owner.
@@ -25,7 +27,8 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             init_logging(
                 cli.log_format.as_deref().unwrap_or(&cfg.log.format),
                 &cfg.log.level,
-            );
+                cfg.log.file.as_deref(),
+            )?;
             serve(&cfg).await.map(|_| ExitCode::SUCCESS)
         }
         Command::Migrate => {
@@ -40,29 +43,45 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         }
         Command::Doctor(a) => {
             let cfg = Config::load(Some(&cli.config))?;
-            crate::doctor::run(&cli.config, &cfg, a.json).await
+            crate::doctor::run(&cli.config, &cfg, a.json, a.scan).await
         }
         Command::Bench(BenchCommand::Catalog(a)) => {
             crate::bench::catalog(&a).await.map(|_| ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::Vault(a)) => crate::bench::vault::run(&a)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::User(c) => crate::user::run(&Config::load(Some(&cli.config))?, c).await,
         Command::Audit(c) => crate::audit_cmd::run(&Config::load(Some(&cli.config))?, c).await,
         Command::Passwords(c) => {
             crate::passwords_cmd::run(&Config::load(Some(&cli.config))?, c).await
         }
+        Command::Keys(c) => crate::keys_cmd::run(&Config::load(Some(&cli.config))?, c).await,
     }
 }
 
-fn init_logging(format: &str, level: &str) {
+/// Log to standard error and, with `file`, also to that file (appended, 0600); every line
+/// passes through the redacting writer first.
+fn init_logging(format: &str, level: &str, file: Option<&Path>) -> setup::CliResult<()> {
+    use crate::redacting_writer::RedactingMakeWriter;
+    use tracing_subscriber::fmt::writer::{BoxMakeWriter, MakeWriterExt};
     let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| "info".into());
+    let writer = match file {
+        None => BoxMakeWriter::new(RedactingMakeWriter::new(std::io::stderr)),
+        Some(path) => BoxMakeWriter::new(RedactingMakeWriter::new(
+            std::io::stderr.and(std::sync::Arc::new(setup::open_log_file(path)?)),
+        )),
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(file.is_none())
+        .with_writer(writer);
     let _ = if format == "json" {
         builder.json().try_init()
     } else {
         builder.try_init()
     };
+    Ok(())
 }
 
 async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
@@ -83,7 +102,7 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
     } else {
         a.data_dir.clone()
     };
-    let key_path = data_dir.join("master.key");
+    let key_path = base.join("master.key");
     if key_path.exists() {
         return Err(format!(
             "{} already exists; refusing to replace a master key",
@@ -95,8 +114,11 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
         .map_err(|e| format!("--owner-email: {}", e.message))?;
     setup::ensure_data_dir(&data_dir)?;
     setup::write_private(config_path, &text)?;
-    MasterKey::write_new(&key_path)?;
     let cfg = Config::load(Some(config_path))?;
+    let source = KeySource::of(&cfg);
+    if let KeySource::File(path) = &source {
+        MasterKey::write_new(path)?;
+    }
     let db = setup::open_db(&cfg).await?;
     let pw = setup::create_owner(&db, &a.owner_email, &a.owner_name, &a.shop_name).await?;
     println!(
@@ -110,6 +132,13 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
         pw
     );
     println!("This password is shown once and stored only as an argon2id hash. Keep it in a password manager.");
+    match &source {
+        KeySource::File(p) => println!(
+            "Master key: {} (0600). Back it up apart from the data dir: without it customer data cannot be read.",
+            p.display()
+        ),
+        KeySource::Env => println!("Master key: taken from STOREFORT_MASTER_KEY (no key file written)."),
+    }
     println!("Next: `storefort doctor` to check the set-up, then `storefort serve`.");
     Ok(())
 }
@@ -117,7 +146,7 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
 async fn serve(cfg: &Config) -> CliResult<()> {
     setup::master_key(cfg)?;
     let db = setup::open_db(cfg).await?;
-    crate::audit_cmd::spawn_retention(db.clone());
+    crate::retention::spawn(db.clone(), cfg);
     let running = setup::start(cfg, db).await?;
     println!("listening on https://{}", running.https);
     let _ = std::io::stdout().flush();
@@ -126,16 +155,21 @@ async fn serve(cfg: &Config) -> CliResult<()> {
 }
 
 async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
-    init_logging(log_format.unwrap_or("text"), "warn");
+    init_logging(log_format.unwrap_or("text"), "warn", None)?;
+    // The demo dir holds the config and the master key; the database and certificates live in
+    // its `data` subdirectory (demos made before the key moved out keep `data_dir = "."`).
     let config_path = a.data_dir.join("storefort.toml");
     let fresh = !config_path.exists();
     if fresh {
         setup::ensure_data_dir(&a.data_dir)?;
-        let text = commented_toml(std::path::Path::new("."), "storefort demo shop", a.listen);
+        setup::ensure_data_dir(&a.data_dir.join("data"))?;
+        let text = commented_toml(Path::new("data"), "storefort demo shop", a.listen);
         setup::write_private(&config_path, &text)?;
-        MasterKey::load_or_create(&a.data_dir.join("master.key"))?;
     }
     let mut cfg = Config::load(Some(&config_path))?;
+    if let (true, KeySource::File(path)) = (fresh, KeySource::of(&cfg)) {
+        MasterKey::load_or_create(&path)?;
+    }
     cfg.server.listen = a.listen;
     cfg.server.http_listen = a.http_listen.clone();
     cfg.server.metrics_listen = "127.0.0.1:0".into();
@@ -150,7 +184,7 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     } else {
         format!("{DEMO_OWNER} (password shown when this demo was created; `storefort demo --new-password` makes a new one)")
     };
-    crate::audit_cmd::spawn_retention(db.clone());
+    crate::retention::spawn(db.clone(), &cfg);
     let running = setup::start(&cfg, db).await?;
     let base = setup::public_base(running.https);
     println!(

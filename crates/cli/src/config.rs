@@ -8,12 +8,20 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+pub use crate::config_policy::{PrivacyConfig, SecurityConfig};
+pub use crate::config_toml::commented_toml;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Directory holding the database, keys and certificates (mode 0700).
+    /// Directory holding the database and certificates (mode 0700).
     pub data_dir: PathBuf,
+    /// The master key file (0600), kept outside the data dir and the database. Default:
+    /// `master.key` beside the config file. `STOREFORT_MASTER_KEY` (64 hex characters), when
+    /// set, is used instead of any file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
     /// Database settings.
     pub database: DatabaseConfig,
     /// Listeners.
@@ -30,73 +38,16 @@ pub struct Config {
     /// Outgoing email (password resets, staff invitations). Absent: links are shown instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<storefort_web::mail::SmtpConfig>,
+    /// How long customers' personal data is kept.
+    #[serde(default)]
+    pub privacy: PrivacyConfig,
+    /// The config file's directory ("." without one): relative paths are relative to it.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
-/// Security numbers (defaults follow PCI DSS 4.0 and OWASP ASVS level 2).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SecurityConfig {
-    /// Admin sessions end after this many idle minutes (15).
-    pub session_idle_minutes: i64,
-    /// Admin sessions end this many hours after sign-in (12).
-    pub session_absolute_hours: i64,
-    /// Consecutive failed sign-ins that lock an account (10).
-    pub lockout_attempts: i64,
-    /// Minutes a locked account stays locked (30).
-    pub lockout_minutes: i64,
-    /// Failed sign-ins from one address in 15 minutes before it is refused (30).
-    pub ip_login_failures: i64,
-    /// Days the audit log keeps entries (400).
-    pub audit_retention_days: i64,
-}
-
-impl Default for SecurityConfig {
-    fn default() -> Self {
-        let p = storefort_core::access::SecurityPolicy::default();
-        Self {
-            session_idle_minutes: p.session_idle_ms / 60_000,
-            session_absolute_hours: p.session_absolute_ms / 3_600_000,
-            lockout_attempts: p.lockout_threshold,
-            lockout_minutes: p.lockout_ms / 60_000,
-            ip_login_failures: p.ip_failure_limit,
-            audit_retention_days: p.audit_retention_ms / 86_400_000,
-        }
-    }
-}
-
-impl SecurityConfig {
-    /// The policy these settings describe.
-    pub fn policy(&self) -> storefort_core::access::SecurityPolicy {
-        storefort_core::access::SecurityPolicy {
-            session_idle_ms: self.session_idle_minutes * 60_000,
-            session_absolute_ms: self.session_absolute_hours * 3_600_000,
-            lockout_threshold: self.lockout_attempts,
-            lockout_ms: self.lockout_minutes * 60_000,
-            ip_failure_limit: self.ip_login_failures,
-            audit_retention_ms: self.audit_retention_days * 86_400_000,
-            ..Default::default()
-        }
-    }
-
-    fn validate(&self) -> Result<(), ConfigError> {
-        let checks = [
-            ("session_idle_minutes", self.session_idle_minutes, 1, 15),
-            ("session_absolute_hours", self.session_absolute_hours, 1, 24),
-            ("lockout_attempts", self.lockout_attempts, 1, 10),
-            ("lockout_minutes", self.lockout_minutes, 30, 1440),
-            ("ip_login_failures", self.ip_login_failures, 1, 1000),
-            ("audit_retention_days", self.audit_retention_days, 365, 3650),
-        ];
-        for (name, v, lo, hi) in checks {
-            if v < lo || v > hi {
-                return Err(ConfigError::Invalid(format!(
-                    "security.{name} must be between {lo} and {hi} (PCI DSS 4.0 limits), not {v}"
-                )));
-            }
-        }
-        Ok(())
-    }
-}
+/// The environment variable that holds the master key instead of a file.
+pub const MASTER_KEY_ENV: &str = "STOREFORT_MASTER_KEY";
 
 /// Database settings.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,12 +124,17 @@ pub struct LogConfig {
     pub format: String,
     /// A tracing filter such as `info` or `storefort_web=debug,info`.
     pub level: String,
+    /// Also write the log to this file (appended, 0600; card numbers and email addresses are
+    /// masked). Unset: standard error only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<PathBuf>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("storefort-data"),
+            master_key_file: None,
             database: DatabaseConfig { url: None },
             server: ServerConfig {
                 listen: SocketAddr::from(([0, 0, 0, 0], 8443)),
@@ -203,9 +159,12 @@ impl Default for Config {
             log: LogConfig {
                 format: "text".into(),
                 level: "info".into(),
+                file: None,
             },
             security: SecurityConfig::default(),
             smtp: None,
+            privacy: PrivacyConfig::default(),
+            base_dir: PathBuf::from("."),
         }
     }
 }
@@ -234,19 +193,19 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        fig = fig.merge(
-            Env::prefixed("STOREFORT_")
-                .split("__")
-                .ignore(&["test_postgres_url"]),
-        );
+        fig = fig.merge(Env::prefixed("STOREFORT_").split("__").ignore(&[
+            "test_postgres_url",
+            "master_key",
+            "config",
+        ]));
         let mut cfg: Config = fig.extract().map_err(Box::new)?;
-        if let Some(f) = file {
-            // A relative data dir is relative to the config file, not to wherever we were started.
-            if cfg.data_dir.is_relative() {
-                if let Some(parent) = f.parent() {
-                    cfg.data_dir = parent.join(&cfg.data_dir);
-                }
-            }
+        cfg.base_dir = PathBuf::from(".");
+        if let Some(parent) = file.and_then(Path::parent) {
+            // Relative paths are relative to the config file, not to wherever we were started.
+            cfg.base_dir = parent.to_path_buf();
+            cfg.data_dir = parent.join(&cfg.data_dir);
+            cfg.master_key_file = cfg.master_key_file.map(|p| parent.join(p));
+            cfg.log.file = cfg.log.file.map(|p| parent.join(p));
         }
         cfg.validate()?;
         Ok(cfg)
@@ -262,6 +221,7 @@ impl Config {
         self.http_listen()?;
         self.metrics_listen()?;
         self.security.validate()?;
+        self.privacy.validate()?;
         match self.tls.mode {
             TlsMode::Files if self.tls.cert.is_none() || self.tls.key.is_none() => Err(
                 ConfigError::Invalid("tls.mode = \"files\" needs tls.cert and tls.key".into()),
@@ -283,9 +243,30 @@ impl Config {
         }
     }
 
-    /// The master key file.
+    /// The master key file: `master_key_file`, else `master.key` beside the config file. A shop
+    /// made before the key moved out of the data dir keeps its `data_dir/master.key` (doctor
+    /// then asks to move it).
     pub fn master_key_path(&self) -> PathBuf {
-        self.data_dir.join("master.key")
+        if let Some(p) = &self.master_key_file {
+            return p.clone();
+        }
+        let beside = self.base_dir.join("master.key");
+        let legacy = self.data_dir.join("master.key");
+        if !beside.exists() && legacy.exists() {
+            legacy
+        } else {
+            beside
+        }
+    }
+
+    /// The erasure ledger: `erasures.log` beside the master key file, outside the data dir and
+    /// the database, so restoring an older database leaves it in place.
+    pub fn erasure_ledger_path(&self) -> PathBuf {
+        let key = self.master_key_path();
+        key.parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .join("erasures.log")
     }
 
     fn optional_addr(field: &str, v: &str) -> Result<Option<SocketAddr>, ConfigError> {
@@ -308,52 +289,6 @@ impl Config {
     pub fn metrics_listen(&self) -> Result<Option<SocketAddr>, ConfigError> {
         Self::optional_addr("server.metrics_listen", &self.server.metrics_listen)
     }
-}
-
-/// The commented file `storefort init` writes.
-pub fn commented_toml(data_dir: &Path, shop_name: &str, listen: SocketAddr) -> String {
-    format!(
-        r#"# storefort configuration. Every value can also be set from the environment:
-# STOREFORT_<SECTION>__<KEY>, e.g. STOREFORT_SERVER__LISTEN=0.0.0.0:443 (environment wins).
-
-# Holds the SQLite database, the master key and certificates. Keep it mode 0700 and back it up.
-data_dir = {data_dir:?}
-
-[database]
-# Default: SQLite in the data dir. For several storefort nodes, use PostgreSQL:
-# url = "postgres://storefort@db.internal/storefort"
-
-[server]
-listen = "{listen}"
-# Plain HTTP only redirects to HTTPS. Empty disables it.
-http_listen = "0.0.0.0:8080"
-# Prometheus metrics, loopback only. Empty disables it.
-metrics_listen = "127.0.0.1:9464"
-# Reverse proxies allowed to set X-Forwarded-For / X-Forwarded-Proto, e.g. ["10.0.0.2"].
-trusted_proxies = []
-
-[tls]
-# "self-signed" (browsers warn; fine for trying out), "files" or "acme".
-mode = "self-signed"
-self_signed_names = ["localhost"]
-# mode = "files":
-# cert = "/etc/storefort/fullchain.pem"
-# key = "/etc/storefort/privkey.pem"
-# mode = "acme" (Let's Encrypt; the shop must be reachable on port 443 for TLS-ALPN-01):
-# acme_domains = ["shop.example.com"]
-# acme_email = "you@example.com"
-# acme_production = true
-
-[shop]
-name = {shop_name:?}
-currency = "GBP"
-
-[log]
-# "text" or "json"
-format = "text"
-level = "info"
-"#
-    )
 }
 
 #[cfg(test)]
@@ -387,6 +322,53 @@ mod tests {
             Ok(())
         });
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+
+    #[test]
+    fn key_and_log_paths_are_relative_to_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("storefort.toml");
+        let text = commented_toml(Path::new("data"), "Shop", "127.0.0.1:9443".parse().unwrap());
+        std::fs::write(&f, &text).unwrap();
+        figment::Jail::expect_with(|_| {
+            let c = Config::load(Some(&f)).unwrap();
+            assert_eq!(c.master_key_path(), dir.path().join("master.key"));
+            assert_eq!(c.erasure_ledger_path(), dir.path().join("erasures.log"));
+            assert_eq!(c.privacy.guest_retention_months, 24);
+            assert_eq!(c.log.file, None);
+            // A shop whose key is still in the data dir keeps using it.
+            std::fs::create_dir_all(dir.path().join("data")).unwrap();
+            std::fs::write(dir.path().join("data/master.key"), "k").unwrap();
+            assert_eq!(c.master_key_path(), dir.path().join("data/master.key"));
+            Ok(())
+        });
+        std::fs::write(
+            &f,
+            format!(
+                "master_key_file = \"keys/m.key\"\n{}",
+                text.replace(
+                    "level = \"info\"",
+                    "level = \"info\"\nfile = \"logs/s.log\""
+                )
+            ),
+        )
+        .unwrap();
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(Some(&f)).unwrap();
+            assert_eq!(c.master_key_path(), dir.path().join("keys/m.key"));
+            assert_eq!(
+                c.erasure_ledger_path(),
+                dir.path().join("keys/erasures.log")
+            );
+            assert_eq!(c.log.file, Some(dir.path().join("logs/s.log")));
+            // The key itself in the environment is not a config setting.
+            jail.set_env("STOREFORT_MASTER_KEY", "00");
+            assert!(Config::load(Some(&f)).is_ok());
+            jail.set_env("STOREFORT_PRIVACY__GUEST_RETENTION_MONTHS", "121");
+            let e = Config::load(Some(&f)).unwrap_err().to_string();
+            assert!(e.contains("privacy.guest_retention_months"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -65,30 +65,54 @@ pub fn write_private(path: &Path, text: &str) -> CliResult<()> {
     Ok(())
 }
 
-/// Load the master key; a missing key means the shop was never initialised.
-pub fn master_key(cfg: &Config) -> CliResult<MasterKey> {
-    let path = cfg.master_key_path();
-    if !path.exists() {
-        return Err(format!(
-            "no master key at {}: run `storefort init` first",
-            path.display()
-        )
-        .into());
+/// Open a log file for appending, created 0600.
+pub fn open_log_file(path: &Path) -> CliResult<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.append(true).create(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
     }
-    Ok(MasterKey::load(&path)?)
+    Ok(opts
+        .open(path)
+        .map_err(|e| format!("log.file: cannot open {}: {e}", path.display()))?)
 }
 
-/// Connect to the configured database and apply migrations, with the master key's data keys
-/// and the configured security policy.
+/// Load the master key (from `STOREFORT_MASTER_KEY` or the key file); a missing key is refused
+/// with a message naming the file and the variable.
+pub fn master_key(cfg: &Config) -> CliResult<MasterKey> {
+    crate::keyfile::load(cfg)
+}
+
+/// Connect to the configured database and apply migrations, then unlock it with the master key
+/// (finishing an interrupted master key rotation), attach the erasure ledger and re-apply the
+/// erasures an older restored database is missing. A missing or wrong key is refused before
+/// anything is written.
 pub async fn open_db(cfg: &Config) -> CliResult<Db> {
-    let key = master_key(cfg)?;
+    master_key(cfg)?;
     let db = Db::connect(&cfg.database_url())
         .await?
-        .with_master_key(&key)
         .with_policy(cfg.security.policy());
     let applied = db.migrate().await?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
+    }
+    let db = match crate::keyfile::unlock(cfg, db.clone()).await {
+        Ok(unlocked) => unlocked,
+        Err(e) => {
+            db.pool.close().await;
+            return Err(e);
+        }
+    };
+    let db = db.with_erasure_ledger(cfg.erasure_ledger_path());
+    let reapplied = db.reapply_erasures().await?;
+    if reapplied > 0 {
+        tracing::warn!(
+            reapplied,
+            ledger = %cfg.erasure_ledger_path().display(),
+            "erasures re-applied: the database was older than the erasure ledger"
+        );
     }
     Ok(db)
 }

@@ -53,7 +53,11 @@ fn start(dir: &std::path::Path, extra: &[&str]) -> Demo {
 }
 
 async fn get(dir: &std::path::Path, port: u16, path: &str) -> String {
-    let pem = std::fs::read(dir.join("tls/self-signed.crt")).unwrap();
+    get_with_cert(&dir.join("data/tls/self-signed.crt"), port, path).await
+}
+
+async fn get_with_cert(cert: &std::path::Path, port: u16, path: &str) -> String {
+    let pem = std::fs::read(cert).unwrap();
     let mut roots = rustls::RootCertStore::empty();
     for c in rustls_pemfile::certs(&mut pem.as_slice()) {
         roots.add(c.unwrap()).unwrap();
@@ -130,6 +134,9 @@ async fn demo_shop_starts_serves_and_is_reused() {
     );
     drop(first);
 
+    // The key sits beside the config, outside the data dir with the database.
+    assert!(dir.join("data/storefort.db").is_file());
+    assert!(!dir.join("data/master.key").exists());
     let key_mode = std::fs::metadata(dir.join("master.key")).unwrap();
     let dir_mode = std::fs::metadata(&dir).unwrap();
     #[cfg(unix)]
@@ -171,4 +178,19 @@ async fn demo_shop_starts_serves_and_is_reused() {
         .unwrap();
     assert_ne!(fresh, password);
     assert!(storefort_crypto::password::check_policy(fresh, &[]).is_ok());
+}
+
+#[tokio::test]
+async fn a_demo_made_before_the_key_moved_out_keeps_working() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("storefort.toml"), "data_dir = \".\"\n").unwrap();
+    storefort_crypto::master_key::MasterKey::write_new(&dir.join("master.key")).unwrap();
+    let demo = start(&dir, &[]);
+    assert!(demo.lines.join("\n").contains("(reused)"));
+    let home = get_with_cert(&dir.join("tls/self-signed.crt"), demo.port, "/").await;
+    assert!(home.starts_with("HTTP/1.1 200"), "{home}");
+    assert!(dir.join("storefort.db").is_file());
+    assert!(!dir.join("data").exists());
 }

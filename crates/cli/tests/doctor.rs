@@ -60,14 +60,19 @@ fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-const IDS: [&str; 12] = [
+const IDS: [&str; 17] = [
     "tls",
     "hsts",
     "http_redirect",
     "config_file_permissions",
     "data_dir_permissions",
     "master_key_file",
+    "master_key_location",
     "database",
+    "master_key_in_database",
+    "data_key_age",
+    "key_rotation",
+    "personal_data_encrypted",
     "owner_password",
     "mfa",
     "passwords",
@@ -129,6 +134,11 @@ async fn fresh_shop_fails_only_on_owner_mfa_until_enrolled() {
     }
     for id in [
         "master_key_file",
+        "master_key_location",
+        "master_key_in_database",
+        "data_key_age",
+        "key_rotation",
+        "personal_data_encrypted",
         "data_dir_permissions",
         "config_file_permissions",
         "database",
@@ -250,7 +260,7 @@ async fn stale_staff_missing_mfa_and_a_broken_chain_are_reported() {
 fn loose_permissions_fail() {
     let (dir, config) = init_shop();
     let data = dir.path().join("storefort-data");
-    let key = data.join("master.key");
+    let key = dir.path().join("master.key");
     chmod(&key, 0o644);
     let (out, v) = doctor_json(&config);
     assert_eq!(out.status.code(), Some(1));
@@ -285,7 +295,7 @@ fn loose_permissions_fail() {
 #[test]
 fn missing_master_key_fails() {
     let (dir, config) = init_shop();
-    std::fs::remove_file(dir.path().join("storefort-data/master.key")).unwrap();
+    std::fs::remove_file(dir.path().join("master.key")).unwrap();
     let (out, v) = doctor_json(&config);
     assert_eq!(out.status.code(), Some(1));
     let c = check(&v, "master_key_file");

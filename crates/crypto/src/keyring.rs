@@ -85,7 +85,12 @@ pub fn new_key_id(prefix: &str) -> String {
 }
 
 /// Seal `plain` under `key` (named `key_id`) for `context` (`table.column:row`).
-pub fn seal(key: &SealKey, key_id: &str, plain: &[u8], context: &str) -> Result<String, CryptoError> {
+pub fn seal(
+    key: &SealKey,
+    key_id: &str,
+    plain: &[u8],
+    context: &str,
+) -> Result<String, CryptoError> {
     let raw = key.encrypt(plain, aad(key_id, context).as_bytes())?;
     Ok(format!("{PREFIX}{key_id}.{}", STANDARD_NO_PAD.encode(raw)))
 }
@@ -94,7 +99,9 @@ pub fn seal(key: &SealKey, key_id: &str, plain: &[u8], context: &str) -> Result<
 /// [`key_id_of`]).
 pub fn open(key: &SealKey, sealed: &str, context: &str) -> Result<Vec<u8>, CryptoError> {
     let (key_id, body) = split(sealed).ok_or(CryptoError::Seal)?;
-    let raw = STANDARD_NO_PAD.decode(body).map_err(|_| CryptoError::Seal)?;
+    let raw = STANDARD_NO_PAD
+        .decode(body)
+        .map_err(|_| CryptoError::Seal)?;
     key.decrypt(&raw, aad(key_id, context).as_bytes())
 }
 
@@ -164,7 +171,10 @@ mod tests {
         let kek = Kek::of(&m);
         let dk = SealKey::generate();
         let w = kek.wrap("dk-1", &dk).unwrap();
-        assert_eq!(kek.unwrap_key("dk-1", &w).unwrap().to_bytes(), dk.to_bytes());
+        assert_eq!(
+            kek.unwrap_key("dk-1", &w).unwrap().to_bytes(),
+            dk.to_bytes()
+        );
         assert!(kek.unwrap_key("dk-2", &w).is_err());
         let other = Kek::of(&MasterKey::generate());
         assert!(other.unwrap_key("dk-1", &w).is_err());
@@ -172,7 +182,10 @@ mod tests {
         assert_eq!(Kek::of(&m).master_id(), kek.master_id());
         let ck = SealKey::generate();
         let wc = wrap_under(&dk, "ck-9", &ck).unwrap();
-        assert_eq!(unwrap_with(&dk, "ck-9", &wc).unwrap().to_bytes(), ck.to_bytes());
+        assert_eq!(
+            unwrap_with(&dk, "ck-9", &wc).unwrap().to_bytes(),
+            ck.to_bytes()
+        );
         assert!(new_key_id("dk").starts_with("dk-") && !new_key_id("dk").contains('.'));
     }
 

@@ -52,10 +52,7 @@ impl SealKey {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = XChaCha20Poly1305::new((&self.0).into())
-            .encrypt(
-                XNonce::from_slice(&nonce),
-                Payload { msg: plain, aad },
-            )
+            .encrypt(XNonce::from_slice(&nonce), Payload { msg: plain, aad })
             .map_err(|_| CryptoError::Seal)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);

@@ -4,8 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use storefort_core::customer::{
-    normalize_email, normalize_phone, validate_email, Address, Customer, NewCustomer,
-    SavedAddress,
+    normalize_email, normalize_phone, validate_email, Address, Customer, NewCustomer, SavedAddress,
 };
 use storefort_core::ids::{AddressId, CustomerId};
 use storefort_core::model::Page;
@@ -17,7 +16,8 @@ use crate::{Db, StoreError};
 /// Columns read for a customer, with the customer key's wrapped form (one query, no second
 /// round trip for the key).
 pub(crate) const CUSTOMER_COLUMNS: &str = "c.id, c.key_id, c.name, c.email, c.phone, c.note, \
-     c.marketing_consent, c.password_hash, c.created_at, c.updated_at, c.erased_at, \
+     c.marketing_consent, \
+     CAST(CASE WHEN c.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_account, c.created_at, c.updated_at, c.erased_at, \
      k.wrapped, k.wrapped_by";
 const FROM: &str = "FROM customers c LEFT JOIN customer_keys k ON k.id = c.key_id";
 /// The personal columns of `customers`, sealed.
@@ -34,7 +34,12 @@ pub(crate) fn seal_customer(
     id: &str,
     c: &NewCustomer,
 ) -> Result<[String; 4], StoreError> {
-    let plain = [c.name.trim(), c.email.trim(), c.phone.trim(), c.note.as_str()];
+    let plain = [
+        c.name.trim(),
+        c.email.trim(),
+        c.phone.trim(),
+        c.note.as_str(),
+    ];
     let mut out: [String; 4] = Default::default();
     for (i, col) in SEALED_COLUMNS.iter().enumerate() {
         out[i] = seal_field(key, key_id, plain[i], &ctx("customers", col, id))?;
@@ -68,7 +73,7 @@ impl Db {
             phone,
             note,
             marketing_consent: flag(row, "marketing_consent")?,
-            has_account: row.try_get::<Option<String>, _>("password_hash")?.is_some(),
+            has_account: flag(row, "has_account")?,
             addresses: Vec::new(),
             created_at: row.try_get("created_at")?,
             updated_at: row.try_get("updated_at")?,
@@ -152,33 +157,68 @@ impl Db {
         if !looks_like_id(id.as_str()) {
             return Err(StoreError::not_found("customer", id.as_str()));
         }
-        let row = sqlx::query(&format!("SELECT {CUSTOMER_COLUMNS} {FROM} WHERE c.id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
+        self.customer_with_addresses("c.id", id.as_str())
             .await?
-            .ok_or_else(|| StoreError::not_found("customer", id.as_str()))?;
-        let mut c = self.customer_from_row(&row).await?;
-        c.addresses = self.addresses_of(id).await?;
-        Ok(c)
+            .ok_or_else(|| StoreError::not_found("customer", id.as_str()))
     }
 
     /// The customer with this email (any case, surrounding spaces ignored).
     pub async fn customer_by_email(&self, email: &str) -> Result<Option<Customer>, StoreError> {
         let index = self.blind_index("email", &normalize_email(email))?;
-        let row = sqlx::query(&format!(
-            "SELECT {CUSTOMER_COLUMNS} {FROM} WHERE c.email_index = $1"
+        self.customer_with_addresses("c.email_index", &index).await
+    }
+
+    /// A customer and their addresses in one query (one row per address).
+    async fn customer_with_addresses(
+        &self,
+        column: &str,
+        value: &str,
+    ) -> Result<Option<Customer>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CUSTOMER_COLUMNS}, a.id AS a_id, a.key_id AS a_key, a.label AS a_label, \
+             a.address AS a_address {FROM} \
+             LEFT JOIN customer_addresses a ON a.customer_id = c.id \
+             WHERE {column} = $1 ORDER BY a.created_at, a.id"
         ))
-        .bind(index)
-        .fetch_optional(&self.pool)
+        .bind(value)
+        .fetch_all(&self.pool)
         .await?;
-        match row {
-            Some(row) => {
-                let mut c = self.customer_from_row(&row).await?;
-                c.addresses = self.addresses_of(&c.id).await?;
-                Ok(Some(c))
-            }
-            None => Ok(None),
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let mut c = self.customer_from_row(first).await?;
+        for row in &rows {
+            let Some(aid) = row.try_get::<Option<String>, _>("a_id")? else {
+                continue;
+            };
+            let key_id: String = row.try_get("a_key")?;
+            let label: String = row.try_get("a_label")?;
+            let sealed: String = row.try_get("a_address")?;
+            c.addresses
+                .push(self.open_address(aid, &key_id, &label, &sealed).await?);
         }
+        Ok(Some(c))
+    }
+
+    async fn open_address(
+        &self,
+        aid: String,
+        key_id: &str,
+        label: &str,
+        sealed: &str,
+    ) -> Result<SavedAddress, StoreError> {
+        let key = self.customer_key(key_id).await?;
+        let ctx_address = ctx("customer_addresses", "address", &aid);
+        let json = open_field(&key, Some(sealed), &ctx_address)?;
+        let address: Address = serde_json::from_str(&json).map_err(|_| StoreError::Unreadable {
+            context: ctx_address,
+        })?;
+        let label = open_field(&key, Some(label), &ctx("customer_addresses", "label", &aid))?;
+        Ok(SavedAddress {
+            id: AddressId(aid),
+            label,
+            address,
+        })
     }
 
     /// Customers with this phone number (spaces, dashes and brackets ignored), at most 50.
@@ -307,23 +347,13 @@ impl Db {
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            let aid: String = row.try_get("id")?;
-            let key = self.customer_key(&row.try_get::<String, _>("key_id")?).await?;
-            let sealed: String = row.try_get("address")?;
-            let ctx_address = ctx("customer_addresses", "address", &aid);
-            let json = open_field(&key, Some(&sealed), &ctx_address)?;
-            let address: Address = serde_json::from_str(&json).map_err(|_| {
-                StoreError::Unreadable {
-                    context: ctx_address,
-                }
-            })?;
+            let key_id: String = row.try_get("key_id")?;
             let label: String = row.try_get("label")?;
-            let label = open_field(&key, Some(&label), &ctx("customer_addresses", "label", &aid))?;
-            out.push(SavedAddress {
-                id: AddressId(aid),
-                label,
-                address,
-            });
+            let sealed: String = row.try_get("address")?;
+            out.push(
+                self.open_address(row.try_get("id")?, &key_id, &label, &sealed)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -347,7 +377,12 @@ impl Db {
         let key = self.customer_key(&key_id).await?;
         let aid = new_id();
         let json = serde_json::to_string(a).map_err(|_| StoreError::Busy("address"))?;
-        let sealed = seal_field(&key, &key_id, &json, &ctx("customer_addresses", "address", &aid))?;
+        let sealed = seal_field(
+            &key,
+            &key_id,
+            &json,
+            &ctx("customer_addresses", "address", &aid),
+        )?;
         let sealed_label = seal_field(
             &key,
             &key_id,
@@ -374,7 +409,11 @@ impl Db {
     }
 
     /// Delete one of a customer's saved addresses.
-    pub async fn remove_address(&self, id: &CustomerId, address: &AddressId) -> Result<(), StoreError> {
+    pub async fn remove_address(
+        &self,
+        id: &CustomerId,
+        address: &AddressId,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM customer_addresses WHERE id = $1 AND customer_id = $2")
             .bind(address.as_str())
             .bind(id.as_str())
@@ -405,7 +444,11 @@ impl Db {
     }
 
     /// Set a shopper's password hash (a guest becomes an account holder).
-    pub async fn set_customer_password(&self, id: &CustomerId, hash: &str) -> Result<(), StoreError> {
+    pub async fn set_customer_password(
+        &self,
+        id: &CustomerId,
+        hash: &str,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query(
             "UPDATE customers SET password_hash = $1, updated_at = $2 \
              WHERE id = $3 AND erased_at IS NULL",

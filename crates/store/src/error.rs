@@ -51,7 +51,9 @@ pub enum StoreError {
     #[error("key {0} no longer exists (retired or erased)")]
     KeyGone(String),
     /// A sealed field did not open: it was moved from another row or column, or changed.
-    #[error("the sealed value of {context} does not open: it was changed or moved from another row")]
+    #[error(
+        "the sealed value of {context} does not open: it was changed or moved from another row"
+    )]
     Unreadable {
         /// `table.column:row` of the value.
         context: String,

@@ -159,9 +159,11 @@ impl Db {
             if json.is_empty() {
                 return Ok(None);
             }
-            serde_json::from_str(json).map(Some).map_err(|_| StoreError::Unreadable {
-                context: ctx(col, &id),
-            })
+            serde_json::from_str(json)
+                .map(Some)
+                .map_err(|_| StoreError::Unreadable {
+                    context: ctx(col, &id),
+                })
         };
         Ok(OrderRecord {
             number: row.try_get("number")?,

@@ -193,7 +193,11 @@ impl Db {
         let mut plain: Vec<String> = Vec::new();
         for col in CUSTOMER_COLUMNS {
             let s: Option<String> = row.try_get(col)?;
-            plain.push(open_field(&old, s.as_deref(), &format!("customers.{col}:{id}"))?);
+            plain.push(open_field(
+                &old,
+                s.as_deref(),
+                &format!("customers.{col}:{id}"),
+            )?);
             sealed_before.push(s);
         }
         let c = NewCustomer {
@@ -256,7 +260,10 @@ impl Db {
                 "SELECT t.id, t.key_id AS old_key, c.key_id AS new_key, {} FROM {table} t \
                  JOIN customers c ON c.id = t.customer_id \
                  WHERE t.customer_id = $1 AND t.key_id IS NOT NULL AND t.key_id <> c.key_id",
-                cols.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ")
+                cols.iter()
+                    .map(|c| format!("t.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
             .bind(customer_id)
             .fetch_all(&self.pool)
@@ -287,11 +294,19 @@ impl Db {
             let before: Option<String> = row.try_get(*col)?;
             let ctx = format!("{table}.{col}:{id}");
             let after = match &before {
-                Some(s) => Some(seal_field(&new, &new_id, &open_field(&old, Some(s), &ctx)?, &ctx)?),
+                Some(s) => Some(seal_field(
+                    &new,
+                    &new_id,
+                    &open_field(&old, Some(s), &ctx)?,
+                    &ctx,
+                )?),
                 None => None,
             };
             sets.push(format!("{col} = ${}", 4 + i));
-            wheres.push(format!("{col} IS NOT DISTINCT FROM ${}", 4 + cols.len() + i));
+            wheres.push(format!(
+                "{col} IS NOT DISTINCT FROM ${}",
+                4 + cols.len() + i
+            ));
             binds_new.push(after);
             binds_old.push(before);
         }
@@ -397,11 +412,10 @@ impl Db {
         if status.remaining() > 0 {
             return Ok(false);
         }
-        let started: i64 =
-            sqlx::query_scalar("SELECT created_at FROM keyring WHERE id = $1")
-                .bind(&status.active)
-                .fetch_one(&self.pool)
-                .await?;
+        let started: i64 = sqlx::query_scalar("SELECT created_at FROM keyring WHERE id = $1")
+            .bind(&status.active)
+            .fetch_one(&self.pool)
+            .await?;
         let wait = 2 * ACTIVE_KEY_REFRESH.as_millis() as i64;
         if self.now() - started < wait {
             return Ok(false);

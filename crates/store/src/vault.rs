@@ -54,7 +54,12 @@ fn legacy_system_key(master: &MasterKey, purpose: &str) -> [u8; 32] {
     }
 }
 
-const SYSTEM_KEYS: [&str; 4] = ["audit-chain", "recovery-codes", "legacy-seal", "blind-index"];
+const SYSTEM_KEYS: [&str; 4] = [
+    "audit-chain",
+    "recovery-codes",
+    "legacy-seal",
+    "blind-index",
+];
 
 impl Db {
     /// Unlock the shop's keys with the master key: check it is the key this database was made
@@ -160,12 +165,11 @@ impl Db {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 0 {
-            let expected: String = sqlx::query_scalar(
-                "SELECT master_id FROM keyring WHERE master_id <> $1 LIMIT 1",
-            )
-            .bind(vault.kek.master_id())
-            .fetch_one(&self.pool)
-            .await?;
+            let expected: String =
+                sqlx::query_scalar("SELECT master_id FROM keyring WHERE master_id <> $1 LIMIT 1")
+                    .bind(vault.kek.master_id())
+                    .fetch_one(&self.pool)
+                    .await?;
             return Err(StoreError::WrongMasterKey {
                 expected,
                 given: vault.kek.master_id().to_string(),
@@ -286,13 +290,21 @@ impl Db {
     }
 
     /// Seal a secret (not personal data) under the active data key.
-    pub(crate) async fn seal_secret(&self, plain: &str, context: &str) -> Result<String, StoreError> {
+    pub(crate) async fn seal_secret(
+        &self,
+        plain: &str,
+        context: &str,
+    ) -> Result<String, StoreError> {
         let (id, key) = self.active_key().await?;
         Ok(keyring::seal(&key, &id, plain.as_bytes(), context)?)
     }
 
     /// Open a sealed secret: the keyring format, or the first (`v1.`) format.
-    pub(crate) async fn open_secret(&self, sealed: &str, context: &str) -> Result<String, StoreError> {
+    pub(crate) async fn open_secret(
+        &self,
+        sealed: &str,
+        context: &str,
+    ) -> Result<String, StoreError> {
         let unreadable = || StoreError::Unreadable {
             context: context.to_string(),
         };
@@ -310,7 +322,9 @@ impl Db {
 
     /// Store a named secret (SMTP password, gateway API key), sealed.
     pub async fn set_secret(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        let sealed = self.seal_secret(value, &format!("secrets.value:{name}")).await?;
+        let sealed = self
+            .seal_secret(value, &format!("secrets.value:{name}"))
+            .await?;
         sqlx::query(
             "INSERT INTO secrets (name, value, updated_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -325,12 +339,16 @@ impl Db {
 
     /// A named secret, opened; `None` if never set.
     pub async fn secret(&self, name: &str) -> Result<Option<String>, StoreError> {
-        let sealed: Option<String> = sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let sealed: Option<String> =
+            sqlx::query_scalar("SELECT value FROM secrets WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?;
         match sealed {
-            Some(s) => Ok(Some(self.open_secret(&s, &format!("secrets.value:{name}")).await?)),
+            Some(s) => Ok(Some(
+                self.open_secret(&s, &format!("secrets.value:{name}"))
+                    .await?,
+            )),
             None => Ok(None),
         }
     }

@@ -63,7 +63,11 @@ async fn round_trip_lookup_update_and_orders() {
         assert_eq!(by_email.id, c.id, "{}", t.name);
         let by_phone = db.customers_by_phone("+44 (0)20-7946-0001").await.unwrap();
         assert_eq!(by_phone.len(), 1);
-        assert!(db.customer_by_email("nobody@example.com").await.unwrap().is_none());
+        assert!(db
+            .customer_by_email("nobody@example.com")
+            .await
+            .unwrap()
+            .is_none());
 
         let saved = db.add_address(&c.id, "Home", &home()).await.unwrap();
         let o = db.create_order(&order_for(&c.id)).await.unwrap();
@@ -81,7 +85,11 @@ async fn round_trip_lookup_update_and_orders() {
         changed.note = "new note".into();
         let u = db.update_customer(&c.id, &changed).await.unwrap();
         assert_eq!(u.note, "new note");
-        assert!(db.customers_by_phone("+44 20 7946 0001").await.unwrap().is_empty());
+        assert!(db
+            .customers_by_phone("+44 20 7946 0001")
+            .await
+            .unwrap()
+            .is_empty());
         assert_eq!(db.customers_by_phone("02079460999").await.unwrap().len(), 1);
 
         let page = db.customers(1, None).await.unwrap();
@@ -103,7 +111,10 @@ async fn bad_input_is_refused_and_changes_nothing() {
         let mut bad = ann();
         bad.email = "not-an-email".into();
         let e = db.update_customer(&c.id, &bad).await.unwrap_err();
-        assert!(matches!(&e, StoreError::Invalid(v) if v.field == "email"), "{e:?}");
+        assert!(
+            matches!(&e, StoreError::Invalid(v) if v.field == "email"),
+            "{e:?}"
+        );
         let mut bad_addr = home();
         bad_addr.country = "England".into();
         let e = db.add_address(&c.id, "Home", &bad_addr).await.unwrap_err();
@@ -112,7 +123,10 @@ async fn bad_input_is_refused_and_changes_nothing() {
         bad_order.billing.line1.clear();
         let e = db.create_order(&bad_order).await.unwrap_err();
         assert!(matches!(&e, StoreError::Invalid(v) if v.field == "billing.line1"));
-        assert_eq!(db.customer(&c.id).await.unwrap().email, "Ann.Archer@Example.com");
+        assert_eq!(
+            db.customer(&c.id).await.unwrap().email,
+            "Ann.Archer@Example.com"
+        );
         assert!(db.customer(&c.id).await.unwrap().addresses.is_empty());
         assert!(db.orders_of_customer(&c.id).await.unwrap().is_empty());
         let e = db.customer(&CustomerId("nope".into())).await.unwrap_err();
@@ -124,13 +138,24 @@ async fn bad_input_is_refused_and_changes_nothing() {
 async fn erased_customers_cannot_be_written_to() {
     for t in common::backends().await {
         let db = &t.db;
-        let c = db.create_customer(&ann(), Some("$argon2id$x")).await.unwrap();
+        let c = db
+            .create_customer(&ann(), Some("$argon2id$x"))
+            .await
+            .unwrap();
         db.create_order(&order_for(&c.id)).await.unwrap();
-        db.erase_customer(&c.id, ErasureReason::Request).await.unwrap();
-        db.erase_customer(&c.id, ErasureReason::Request).await.unwrap();
+        db.erase_customer(&c.id, ErasureReason::Request)
+            .await
+            .unwrap();
+        db.erase_customer(&c.id, ErasureReason::Request)
+            .await
+            .unwrap();
         let gone = db.customer(&c.id).await.unwrap();
         assert!(gone.erased_at.is_some() && gone.name.is_empty() && !gone.has_account);
-        assert!(db.customer_login("ann.archer@example.com").await.unwrap().is_none());
+        assert!(db
+            .customer_login("ann.archer@example.com")
+            .await
+            .unwrap()
+            .is_none());
         let e = db.add_address(&c.id, "x", &home()).await.unwrap_err();
         assert!(matches!(e, StoreError::Erased), "{e:?}");
         let orders = db.orders_of_customer(&c.id).await.unwrap();
@@ -165,14 +190,20 @@ async fn rotation_beside_live_writes_loses_nothing() {
         db.create_order(&order_for(&ids[0])).await.unwrap();
         while db.rotate_batch(2).await.unwrap() > 0 {}
         assert_eq!(db.rotation_status().await.unwrap().remaining(), 0);
-        assert!(!db.finish_rotation().await.unwrap(), "waits for other nodes");
+        assert!(
+            !db.finish_rotation().await.unwrap(),
+            "waits for other nodes"
+        );
         clock.advance(11_000);
         assert!(db.finish_rotation().await.unwrap(), "{}", t.name);
         let keys = db.data_keys().await.unwrap();
         let mut states: Vec<&str> = keys.iter().map(|k| k.state.as_str()).collect();
         states.sort();
         assert_eq!(states, ["active", "retired"], "{}", t.name);
-        assert_eq!(db.customer(&ids[5]).await.unwrap().note, "changed during rotation");
+        assert_eq!(
+            db.customer(&ids[5]).await.unwrap().note,
+            "changed during rotation"
+        );
         assert_eq!(db.orders_of_customer(&ids[0]).await.unwrap().len(), 2);
         for id in &ids {
             let c = db.customer(id).await.unwrap();

@@ -166,7 +166,8 @@ async fn a_sealed_value_moved_to_another_row_or_column_does_not_open() {
         exec(db, "UPDATE secrets SET value = (SELECT value FROM secrets WHERE name = 'smtp.password') WHERE name = 'gateway.api_key'", &[]).await;
         let e = db.secret("gateway.api_key").await.unwrap_err();
         assert!(
-            e.to_string().contains("secrets.value:gateway.api_key") && e.to_string().contains("moved"),
+            e.to_string().contains("secrets.value:gateway.api_key")
+                && e.to_string().contains("moved"),
             "{e}"
         );
         let (u1, u2) = (&seeded.seeds[0].0, &seeded.seeds[1].0);

@@ -385,3 +385,66 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     assert_eq!(gone.status, StatusCode::SEE_OTHER);
     assert_eq!(t.db.addresses_of(&c.id).await.unwrap().len(), 1);
 }
+
+/// A card number pasted into a customer's note, address line or the search box is refused
+/// before it reaches the shop: 422, the number never echoed, nothing stored, nothing audited
+/// with it.
+#[tokio::test]
+async fn a_card_number_in_a_note_address_or_search_is_refused_and_not_stored() {
+    let t = app().await;
+    let c = ann(&t).await;
+    let m = staff(&t, "manager").await;
+    let before = fingerprint(&t).await;
+    let card = "4111 1111 1111 1111";
+    let page = page_of(&c);
+    let tries: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            page.clone(),
+            vec![
+                ("name", "Ann Example"),
+                ("email", "ann@example.com"),
+                ("note", "card 4111 1111 1111 1111 exp 12/29"),
+            ],
+        ),
+        (
+            format!("{page}/addresses"),
+            vec![
+                ("label", "Home"),
+                ("name", "Ann Example"),
+                ("line1", "4111-1111-1111-1111 Quay Street"),
+                ("city", "Bristol"),
+                ("country", "GB"),
+            ],
+        ),
+        (
+            "/admin/customers".to_string(),
+            vec![("q", "4111111111111111")],
+        ),
+        (
+            "/admin/customers/new".to_string(),
+            vec![
+                ("name", "Carl Card"),
+                ("email", "carl@example.com"),
+                ("note", card),
+            ],
+        ),
+    ];
+    for (path, form) in tries {
+        let r = m.post(&t, &path, &form).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{path}");
+        assert!(r.body.contains("payment provider"), "{path}: {}", r.body);
+        assert!(!r.body.replace([' ', '-'], "").contains("4111111111111111"));
+    }
+    assert_eq!(fingerprint(&t).await, before, "nothing stored");
+    assert!(t
+        .db
+        .customer_by_email("carl@example.com")
+        .await
+        .unwrap()
+        .is_none());
+    let audit = format!(
+        "{:?}",
+        t.db.audit_entries(&Default::default()).await.unwrap()
+    );
+    assert!(!audit.replace([' ', '-'], "").contains("4111111111111111"));
+}

@@ -15,6 +15,7 @@ mod logins;
 mod report;
 mod seed;
 mod shop;
+pub mod vault;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -50,11 +50,12 @@ pub async fn start(products: usize) -> CliResult<Shop> {
         .replace("level = \"info\"", "level = \"warn\"");
     let config_path = dir.path().join("storefort.toml");
     setup::write_private(&config_path, &text)?;
-    MasterKey::write_new(&data.join("master.key"))?;
+    MasterKey::write_new(&dir.path().join("master.key"))?;
 
     // Built by hand rather than loaded, so STOREFORT_* variables of the caller cannot redirect it.
     let cfg = Config {
         data_dir: data.clone(),
+        base_dir: dir.path().to_path_buf(),
         ..Config::default()
     };
     let db = setup::open_db(&cfg).await?;

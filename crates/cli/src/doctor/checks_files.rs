@@ -7,6 +7,8 @@ use futures::future::BoxFuture;
 use storefort_crypto::master_key::MasterKey;
 
 use super::{ready, Ctx, Finding};
+use crate::config::MASTER_KEY_ENV;
+use crate::keyfile::KeySource;
 
 /// The permission bits of a file (`None` where Unix modes do not exist).
 pub(super) fn mode(path: &Path) -> std::io::Result<Option<u32>> {
@@ -83,12 +85,23 @@ pub fn data_dir<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
 
 /// The master key decrypts customer data; only the shop's user may read it.
 pub fn master_key<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
-    let p = ctx.cfg.master_key_path();
+    let p = match &ctx.key_source {
+        KeySource::File(p) => p.clone(),
+        KeySource::Env => {
+            return ready(match crate::keyfile::load(ctx.cfg) {
+                Ok(_) => Finding::pass(format!("taken from {MASTER_KEY_ENV} (no key file)")),
+                Err(e) => Finding::fail(
+                    e.to_string(),
+                    format!("set {MASTER_KEY_ENV} to the shop's 64-hex-character master key"),
+                ),
+            })
+        }
+    };
     let fix = format!("chmod 600 {}", p.display());
     ready(match mode(&p) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Finding::fail(
             format!("no master key at {}", p.display()),
-            "run `storefort init` for a new shop, or restore master.key from your backup into the data directory",
+            format!("run `storefort init` for a new shop, or restore the key file from your backup to {} (or set {MASTER_KEY_ENV})", p.display()),
         ),
         Err(e) => Finding::fail(format!("cannot inspect {}: {e}", p.display()), fix),
         // 0400 (read-only for the owner) is stricter than 0600 and just as good.

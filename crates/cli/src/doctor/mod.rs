@@ -8,7 +8,9 @@ mod checks_db;
 mod checks_files;
 mod checks_staff;
 mod checks_tls;
+mod checks_vault;
 mod report;
+mod scan;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,10 +18,10 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use serde::Serialize;
-use storefort_crypto::master_key::MasterKey;
 use storefort_store::Db;
 
 use crate::config::Config;
+use crate::keyfile::KeySource;
 use crate::setup::CliResult;
 
 /// How a check came out.
@@ -95,6 +97,10 @@ pub struct Ctx<'a> {
     pub db: Result<Db, String>,
     /// Now, Unix seconds.
     pub now: i64,
+    /// Where the master key comes from.
+    pub key_source: KeySource,
+    /// With `--scan`: what the search of the database and the log files found.
+    pub scan: Option<scan::Scan>,
 }
 
 /// A check's body: looks at the context, reports a finding.
@@ -159,9 +165,34 @@ pub fn registry() -> Vec<Check> {
             run: checks_files::master_key,
         },
         Check {
+            id: "master_key_location",
+            title: "Master key location",
+            run: checks_vault::key_location,
+        },
+        Check {
             id: "database",
             title: "Database",
             run: checks_db::database,
+        },
+        Check {
+            id: "master_key_in_database",
+            title: "Master key not in the database",
+            run: checks_vault::key_in_database,
+        },
+        Check {
+            id: "data_key_age",
+            title: "Data key age",
+            run: checks_vault::data_key_age,
+        },
+        Check {
+            id: "key_rotation",
+            title: "Data key rotation",
+            run: checks_vault::rotation,
+        },
+        Check {
+            id: "personal_data_encrypted",
+            title: "Personal data encrypted",
+            run: checks_vault::personal_data,
         },
         Check {
             id: "owner_password",
@@ -191,17 +222,47 @@ pub fn registry() -> Vec<Check> {
     ]
 }
 
-/// Run every check and print the results (text, or JSON with `json`). Exit status 1 if any
-/// check failed, else 0.
-pub async fn run(config_path: &Path, cfg: &Config, json: bool) -> CliResult<ExitCode> {
+/// The checks only `doctor --scan` runs: they read every row and the log files.
+pub fn scan_registry() -> Vec<Check> {
+    vec![
+        Check {
+            id: "card_numbers_database",
+            title: "Card numbers in the database",
+            run: checks_vault::card_numbers_database,
+        },
+        Check {
+            id: "card_numbers_logs",
+            title: "Card numbers in log files",
+            run: checks_vault::card_numbers_logs,
+        },
+    ]
+}
+
+/// Run every check (with `scan`, also the searches of the database and the logs) and print the
+/// results (text, or JSON with `json`). Exit status 1 if any check failed, else 0.
+pub async fn run(config_path: &Path, cfg: &Config, json: bool, scan: bool) -> CliResult<ExitCode> {
+    let key_source = KeySource::of(cfg);
+    let db = open_db(cfg).await;
+    let scan = if scan {
+        let hex = crate::keyfile::key_hex(&key_source);
+        Some(scan::run(cfg, db.as_ref().ok(), hex.as_deref()).await)
+    } else {
+        None
+    };
     let ctx = Ctx {
         config_path,
         cfg,
-        db: open_db(cfg).await,
+        db,
         now: storefort_web::tls::now_secs(),
+        key_source,
+        scan,
     };
+    let mut checks = registry();
+    if ctx.scan.is_some() {
+        checks.extend(scan_registry());
+    }
     let mut results = Vec::new();
-    for check in registry() {
+    for check in checks {
         let f = (check.run)(&ctx).await;
         results.push(CheckResult {
             id: check.id,
@@ -239,8 +300,11 @@ async fn open_db(cfg: &Config) -> Result<Db, String> {
     match tokio::time::timeout(Duration::from_secs(10), Db::connect(&url)).await {
         Ok(Ok(db)) => {
             let db = db.with_policy(cfg.security.policy());
-            Ok(match MasterKey::load(&cfg.master_key_path()) {
-                Ok(key) => db.with_master_key(&key),
+            Ok(match crate::keyfile::load(cfg) {
+                Ok(key) => match db.clone().with_master_key(&key).await {
+                    Ok(unlocked) => unlocked,
+                    Err(_) => db,
+                },
                 Err(_) => db,
             })
         }
@@ -269,8 +333,9 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_sqlite_paths_parse() {
-        let ids: std::collections::HashSet<_> = registry().iter().map(|c| c.id).collect();
-        assert_eq!(ids.len(), registry().len());
+        let all: Vec<_> = registry().into_iter().chain(scan_registry()).collect();
+        let ids: std::collections::HashSet<_> = all.iter().map(|c| c.id).collect();
+        assert_eq!(ids.len(), all.len());
         assert_eq!(
             sqlite_file("sqlite:///d/s.db?mode=rwc"),
             Some(PathBuf::from("/d/s.db"))

@@ -45,13 +45,15 @@ pub fn init_shop() -> (tempfile::TempDir, PathBuf) {
     (dir, config)
 }
 
-/// The shop's database, with its master key.
+/// The shop's database, with its master key (`master.key` beside the config file).
 pub async fn open_db(dir: &Path) -> Db {
     let data = dir.join("storefort-data");
     Db::connect(&format!("sqlite://{}", data.join("storefort.db").display()))
         .await
         .unwrap()
-        .with_master_key(&MasterKey::load(&data.join("master.key")).unwrap())
+        .with_master_key(&MasterKey::load(&dir.join("master.key")).unwrap())
+        .await
+        .unwrap()
 }
 
 /// The password printed after `label` on a line of `text`.
@@ -61,4 +63,61 @@ pub fn password_after(text: &str, label: &str) -> String {
         .find(|l| l.contains(label))
         .unwrap_or_else(|| panic!("no {label:?} in {text}"));
     line.rsplit(' ').next().unwrap().trim().to_string()
+}
+
+/// Create `n` customers through the store, each with a saved address and an order; returns
+/// their ids.
+pub async fn add_customers(db: &Db, n: usize) -> Vec<storefort_core::ids::CustomerId> {
+    use storefort_core::customer::{Address, NewCustomer, NewOrder};
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let c = db
+            .create_customer(
+                &NewCustomer {
+                    name: format!("Customer {i}"),
+                    email: format!("customer{i}@example.com"),
+                    phone: "+44 20 7946 0000".into(),
+                    marketing_consent: false,
+                    note: String::new(),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let address = Address {
+            name: format!("Customer {i}"),
+            line1: "1 High Street".into(),
+            line2: String::new(),
+            city: "Bristol".into(),
+            region: String::new(),
+            postcode: "BS1 4DJ".into(),
+            country: "GB".into(),
+        };
+        db.add_address(&c.id, "Home", &address).await.unwrap();
+        db.create_order(&NewOrder {
+            customer_id: c.id.clone(),
+            status: "pending_payment".into(),
+            currency: "GBP".into(),
+            total_minor: 1250,
+            email: c.email.clone(),
+            phone: String::new(),
+            billing: address,
+            shipping: None,
+        })
+        .await
+        .unwrap();
+        ids.push(c.id);
+    }
+    ids
+}
+
+/// The active data key's id (the newest `active` data key).
+pub async fn active_data_key(db: &Db) -> String {
+    db.data_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.state == "active")
+        .expect("an active data key")
+        .id
 }
