@@ -62,6 +62,28 @@ pub enum Command {
     /// resumable) or the master key. Every rotation is recorded in the audit log.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Secrets the shop needs (the SMTP password; gateway API keys later), kept encrypted in
+    /// the database instead of in storefort.toml.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+}
+
+/// `storefort secrets ...`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Store a secret, read from standard input (one line), encrypted under the data key.
+    /// Names: smtp.password.
+    Set {
+        /// Which secret.
+        name: String,
+    },
+    /// Which secrets are stored (names only; values are never printed).
+    List,
+    /// Delete a stored secret.
+    Remove {
+        /// Which secret.
+        name: String,
+    },
 }
 
 /// `storefort keys ...`.

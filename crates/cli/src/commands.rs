@@ -57,6 +57,7 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
             crate::passwords_cmd::run(&Config::load(Some(&cli.config))?, c).await
         }
         Command::Keys(c) => crate::keys_cmd::run(&Config::load(Some(&cli.config))?, c).await,
+        Command::Secrets(c) => crate::secrets_cmd::run(&Config::load(Some(&cli.config))?, c).await,
     }
 }
 

@@ -16,6 +16,7 @@ mod keys_cmd;
 mod passwords_cmd;
 mod redacting_writer;
 mod retention;
+mod secrets_cmd;
 mod seed;
 mod setup;
 mod user;

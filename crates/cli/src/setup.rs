@@ -205,7 +205,13 @@ pub fn certificates(cfg: &Config) -> CliResult<Certificates> {
 
 /// Start every listener for the shop.
 pub async fn start(cfg: &Config, db: Db) -> CliResult<Running> {
-    let state = AppState::new(db, web_config(cfg)?);
+    let mut web = web_config(cfg)?;
+    if let Some(smtp) = web.smtp.as_mut() {
+        if smtp.password.is_none() {
+            smtp.password = db.secret(crate::secrets_cmd::SMTP_PASSWORD).await?;
+        }
+    }
+    let state = AppState::new(db, web);
     let app = storefort_web::router(state);
     let on = Listeners {
         https: cfg.server.listen,

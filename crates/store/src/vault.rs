@@ -354,6 +354,24 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Names of the stored secrets (never their values).
+    pub async fn secret_names(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT name FROM secrets ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Delete a stored secret; false if there was none.
+    pub async fn remove_secret(&self, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM secrets WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
 /// Seal a personal field under a customer key.
 pub(crate) fn seal_field(
     key: &SealKey,

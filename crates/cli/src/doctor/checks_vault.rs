@@ -18,7 +18,9 @@ const DAY_MS: i64 = 86_400_000;
 const ROTATE: &str = "run `storefort keys rotate` (online: the shop keeps serving)";
 
 /// Columns that must hold only sealed values, and the prefixes a sealed value starts with.
-const SEALED: [(&str, &str, &[&str]); 11] = [
+const SEALED: [(&str, &str, &[&str]); 13] = [
+    ("customer_addresses", "label", &["v2."]),
+    ("secrets", "value", &["v2."]),
     ("customers", "name", &["v2."]),
     ("customers", "email", &["v2."]),
     ("customers", "phone", &["v2."]),
@@ -360,5 +362,19 @@ pub fn card_numbers_logs<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
             l.lines,
             l.files.len()
         ))
+    })
+}
+
+/// The SMTP password belongs encrypted in the database, not in clear in storefort.toml.
+pub fn smtp_password<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
+    let found = ctx.cfg.smtp.as_ref().is_some_and(|s| s.password.is_some());
+    ready(if found {
+        Finding::warn(
+            "the SMTP password is written in clear in storefort.toml",
+            "run `storefort secrets set smtp.password` (it reads the password from standard \
+             input and stores it encrypted), then delete `password` from [smtp]",
+        )
+    } else {
+        Finding::pass("not in the configuration file (stored encrypted, or not needed)")
     })
 }

@@ -190,6 +190,11 @@ pub fn registry() -> Vec<Check> {
             run: checks_vault::rotation,
         },
         Check {
+            id: "smtp_password",
+            title: "SMTP password stored encrypted",
+            run: checks_vault::smtp_password,
+        },
+        Check {
             id: "personal_data_encrypted",
             title: "Personal data encrypted",
             run: checks_vault::personal_data,
