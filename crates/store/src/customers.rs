@@ -51,21 +51,8 @@ impl Db {
     /// Decode a row selected with [`CUSTOMER_COLUMNS`] (addresses not loaded).
     pub(crate) async fn customer_from_row(&self, row: &AnyRow) -> Result<Customer, StoreError> {
         let id: String = row.try_get("id")?;
-        let key_id: Option<String> = row.try_get("key_id")?;
-        let mut fields: [String; 4] = Default::default();
-        if let Some(key_id) = key_id {
-            let wrapped: Option<String> = row.try_get("wrapped")?;
-            let by: Option<String> = row.try_get("wrapped_by")?;
-            let (Some(wrapped), Some(by)) = (wrapped, by) else {
-                return Err(StoreError::KeyGone(key_id));
-            };
-            let key = self.customer_key_from(&key_id, &wrapped, &by).await?;
-            for (i, col) in SEALED_COLUMNS.iter().enumerate() {
-                let sealed: Option<String> = row.try_get(*col)?;
-                fields[i] = open_field(&key, sealed.as_deref(), &ctx("customers", col, &id))?;
-            }
-        }
-        let [name, email, phone, note] = fields;
+        let [name, email, phone, note] =
+            self.open_row(row, "customers", &id, SEALED_COLUMNS).await?;
         Ok(Customer {
             id: CustomerId(id),
             name,

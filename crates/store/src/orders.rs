@@ -7,7 +7,7 @@ use storefort_core::customer::{validate_email, validate_phone, Address, NewOrder
 use storefort_core::ids::{CustomerId, OrderId};
 
 use crate::db::new_id;
-use crate::vault::{open_field, seal_field};
+use crate::vault::seal_field;
 use crate::{Db, StoreError};
 
 /// The personal columns of `orders`, sealed.
@@ -141,20 +141,7 @@ impl Db {
 
     pub(crate) async fn order_from_row(&self, row: &AnyRow) -> Result<OrderRecord, StoreError> {
         let id: String = row.try_get("id")?;
-        let key_id: Option<String> = row.try_get("key_id")?;
-        let mut plain: [String; 4] = Default::default();
-        if let Some(key_id) = key_id {
-            let wrapped: Option<String> = row.try_get("wrapped")?;
-            let by: Option<String> = row.try_get("wrapped_by")?;
-            let (Some(wrapped), Some(by)) = (wrapped, by) else {
-                return Err(StoreError::KeyGone(key_id));
-            };
-            let key = self.customer_key_from(&key_id, &wrapped, &by).await?;
-            for (i, col) in SEALED_COLUMNS.iter().enumerate() {
-                let sealed: Option<String> = row.try_get(*col)?;
-                plain[i] = open_field(&key, sealed.as_deref(), &ctx(col, &id))?;
-            }
-        }
+        let mut plain = self.open_row(row, "orders", &id, SEALED_COLUMNS).await?;
         let address = |json: &str, col: &str| -> Result<Option<Address>, StoreError> {
             if json.is_empty() {
                 return Ok(None);

@@ -238,6 +238,32 @@ impl Db {
         Ok(key)
     }
 
+    /// Open the sealed `columns` of a row selected with its customer key's `key_id`,
+    /// `wrapped` and `wrapped_by`; an erased row (no key) gives empty strings.
+    pub(crate) async fn open_row<const N: usize>(
+        &self,
+        row: &sqlx::any::AnyRow,
+        table: &str,
+        id: &str,
+        columns: [&str; N],
+    ) -> Result<[String; N], StoreError> {
+        let mut out: [String; N] = std::array::from_fn(|_| String::new());
+        let Some(key_id) = row.try_get::<Option<String>, _>("key_id")? else {
+            return Ok(out);
+        };
+        let wrapped: Option<String> = row.try_get("wrapped")?;
+        let by: Option<String> = row.try_get("wrapped_by")?;
+        let (Some(wrapped), Some(by)) = (wrapped, by) else {
+            return Err(StoreError::KeyGone(key_id));
+        };
+        let key = self.customer_key_from(&key_id, &wrapped, &by).await?;
+        for (i, col) in columns.iter().enumerate() {
+            let sealed: Option<String> = row.try_get(*col)?;
+            out[i] = open_field(&key, sealed.as_deref(), &format!("{table}.{col}:{id}"))?;
+        }
+        Ok(out)
+    }
+
     /// A customer key by id.
     pub(crate) async fn customer_key(&self, id: &str) -> Result<Arc<SealKey>, StoreError> {
         if let Some(k) = read(&self.vault()?.customer_keys).get(id) {

@@ -148,6 +148,11 @@ pub async fn audit_denied(
 
 /// Read the session token from the Cookie header.
 pub fn session_token(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+/// The non-empty value of the cookie called `name`, from any Cookie header.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -155,7 +160,7 @@ pub fn session_token(headers: &HeaderMap) -> Option<String> {
         .find_map(|v| {
             v.split(';').find_map(|pair| {
                 let (k, val) = pair.trim().split_once('=')?;
-                (k == SESSION_COOKIE && !val.is_empty()).then(|| val.to_string())
+                (k == name && !val.is_empty()).then(|| val.to_string())
             })
         })
 }

@@ -56,16 +56,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The shopper session token from the Cookie header.
 pub fn shopper_token(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| {
-            v.split(';').find_map(|pair| {
-                let (k, val) = pair.trim().split_once('=')?;
-                (k == SHOPPER_COOKIE && !val.is_empty()).then(|| val.to_string())
-            })
-        })
+    crate::auth::cookie(headers, SHOPPER_COOKIE)
 }
 
 /// The `Set-Cookie` value for a new shopper session (kept for the session's whole lifetime).
