@@ -40,15 +40,20 @@ async fn status(db: &Db) -> CliResult<ExitCode> {
     let keys = db.data_keys().await?;
     let now = db.now();
     println!(
-        "{:<40}  {:<8}  {:<20}  AGE",
+        "{:<40}  {:<19}  {:<20}  AGE",
         "DATA KEY", "STATE", "CREATED (UTC)"
     );
     for k in &keys {
         let age = (now - k.created_at).max(0) / DAY_MS;
+        let state = if k.state == "retired" {
+            "retired (destroyed)"
+        } else {
+            k.state.as_str()
+        };
         println!(
-            "{:<40}  {:<8}  {:<20}  {age} day(s)",
+            "{:<40}  {:<19}  {:<20}  {age} day(s)",
             k.id,
-            k.state,
+            state,
             storefort_web::pages::render::utc(k.created_at)
         );
     }
@@ -72,7 +77,7 @@ async fn status(db: &Db) -> CliResult<ExitCode> {
 
 fn left(s: &RotationStatus) -> String {
     format!(
-        "{} customer(s), {} row(s), {} secret(s)",
+        "{} customer(s), {} address or order row(s), {} secret(s) (two-step seeds, stored secrets)",
         s.customers_left, s.rows_left, s.secrets_left
     )
 }

@@ -47,11 +47,10 @@ impl Address {
         ] {
             max_len(&f(name), v, MAX_FIELD)?;
         }
-        let c = self.country.trim();
-        if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_uppercase()) {
+        if !is_country_code(self.country.trim()) {
             return Err(ValidationError::new(
                 f("country"),
-                "use the two-letter country code in capitals, e.g. GB or DE",
+                "use the two-letter ISO country code, e.g. GB, DE or US (UK is written GB)",
             ));
         }
         Ok(())
@@ -170,6 +169,31 @@ pub struct NewOrder {
     pub billing: Address,
     /// Shipping address; `None` for collection.
     pub shipping: Option<Address>,
+}
+
+/// ISO 3166-1 alpha-2 codes officially assigned.
+const COUNTRY_CODES: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Is `code` an assigned ISO 3166-1 alpha-2 country code (upper case)?
+pub fn is_country_code(code: &str) -> bool {
+    COUNTRY_CODES.binary_search(&code).is_ok()
 }
 
 /// The normalized form of an email used for lookups: trimmed and lower-cased.
@@ -298,6 +322,11 @@ mod tests {
         assert!(a.validate("billing").is_ok());
         a.country = "United Kingdom".into();
         assert_eq!(a.validate("billing").unwrap_err().field, "billing.country");
+        for bad in ["UK", "ZZ", "gb", ""] {
+            a.country = bad.into();
+            assert!(a.validate("billing").is_err(), "{bad}");
+        }
+        assert!(COUNTRY_CODES.windows(2).all(|w| w[0] < w[1]), "sorted");
         a.country = "GB".into();
         a.line1.clear();
         assert_eq!(a.validate("shipping").unwrap_err().field, "shipping.line1");

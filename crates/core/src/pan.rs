@@ -125,7 +125,7 @@ fn find_from(bytes: &[u8], blocked: &[bool], from: usize) -> Option<Range<usize>
 
 /// One run's digits and where each of its groups starts: is some stretch card-like?
 fn has_card_stretch(digits: &[u8], group_starts: &[usize]) -> bool {
-    let card_like = |d: &[u8]| d[0] != b'0' && luhn_valid(d);
+    let card_like = |d: &[u8]| d[0] != b'0' && luhn_valid(d) && !is_barcode(d);
     let mut bounds = group_starts.to_vec();
     bounds.push(digits.len());
     for (a, &from) in bounds.iter().enumerate() {
@@ -144,6 +144,14 @@ fn has_card_stretch(digits: &[u8], group_starts: &[usize]) -> bool {
         group.len() > MAX_DIGITS
             && (MIN_DIGITS..=MAX_DIGITS).any(|len| group.windows(len).any(card_like))
     })
+}
+
+/// A 13-digit EAN barcode with a valid GS1 check digit. About 1 in 10 barcodes also pass the
+/// Luhn check, and shops search for their own barcodes all day, while 13-digit card numbers
+/// (early Visa) are no longer issued; so a 13-digit stretch that is a valid EAN-13 is taken
+/// for a barcode. Longer card numbers are never exempt.
+fn is_barcode(d: &[u8]) -> bool {
+    d.len() == 13 && std::str::from_utf8(d).is_ok_and(crate::text::gtin_valid)
 }
 
 /// For each byte, whether it lies inside a UUID (`8-4-4-4-12` hex with dashes, not touching
@@ -295,6 +303,17 @@ mod tests {
             mask_card_numbers(text),
             format!("a {CARD_MASK} b {CARD_MASK} c £12.50 ☃")
         );
+    }
+
+    #[test]
+    fn shop_barcodes_are_not_cards() {
+        // Valid EAN-13 barcodes of the demo shop that also pass the Luhn check.
+        for code in ["5000010001092", "5000010000019"] {
+            assert!(crate::text::gtin_valid(code));
+            assert_eq!(find_card_number(code), None, "{code}");
+        }
+        // A 16-digit card is never exempt, even next to a barcode.
+        assert!(find_card_number("5000010001092 4111111111111111").is_some());
     }
 
     #[test]

@@ -138,7 +138,11 @@ pub fn gtin_check_digit(body: &str) -> u32 {
     (10 - sum % 10) % 10
 }
 
-fn gtin_valid(code: &str) -> bool {
+/// Does an all-digit `code` end in its GS1 check digit?
+pub fn gtin_valid(code: &str) -> bool {
+    if code.is_empty() || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
     let (body, check) = code.split_at(code.len() - 1);
     check.bytes().next().map(|b| u32::from(b - b'0')) == Some(gtin_check_digit(body))
 }

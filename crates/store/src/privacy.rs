@@ -104,9 +104,14 @@ impl Db {
         let Some(path) = &self.erasure_ledger else {
             return Ok(());
         };
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
+        let mut opts = std::fs::OpenOptions::new();
+        opts.create(true).append(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut f = opts
             .open(path.as_path())
             .map_err(|e| StoreError::Ledger(e.to_string()))?;
         writeln!(f, "{} {} {}", id.as_str(), at, reason.as_str())

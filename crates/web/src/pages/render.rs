@@ -163,7 +163,23 @@ pub fn field_label(field: &str) -> String {
         "scope" => "Access".into(),
         other if other.starts_with("Size") || other.starts_with("Colour") => other.into(),
         "options" => "Options".into(),
-        other => other.replace('_', " "),
+        "line1" => "Address line 1".into(),
+        "line2" => "Address line 2".into(),
+        "city" => "Town or city".into(),
+        "region" => "County, state or region".into(),
+        "postcode" => "Postcode".into(),
+        "country" => "Country".into(),
+        "phone" => "Phone".into(),
+        "email" => "Email".into(),
+        "label" => "Label".into(),
+        other => {
+            let spaced = other.replace('_', " ");
+            let mut chars = spaced.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().chain(chars).collect(),
+                None => spaced,
+            }
+        }
     }
 }
 
