@@ -177,6 +177,7 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     let db = setup::open_db(&cfg).await?;
     let login = if db.user_by_email(DEMO_OWNER).await?.is_none() {
         crate::seed::demo(&db).await?;
+        crate::seed_customers::demo_customers(&db).await?;
         let pw = setup::create_owner(&db, DEMO_OWNER, "Demo Owner", &cfg.shop.name).await?;
         format!("{DEMO_OWNER} / {pw}   (shown once: it is stored only as a hash)")
     } else if a.new_password {

@@ -18,6 +18,7 @@ mod redacting_writer;
 mod retention;
 mod secrets_cmd;
 mod seed;
+mod seed_customers;
 mod setup;
 mod user;
 

@@ -146,6 +146,30 @@ async fn demo_shop_starts_serves_and_is_reused() {
         assert_eq!(dir_mode.permissions().mode() & 0o777, 0o700);
     }
 
+    // The demo's sample customers, readable with the key and sealed in the file.
+    let db = storefort_store::Db::connect(&format!(
+        "sqlite://{}",
+        dir.join("data/storefort.db").display()
+    ))
+    .await
+    .unwrap()
+    .with_master_key(
+        &storefort_crypto::master_key::MasterKey::load(&dir.join("master.key")).unwrap(),
+    )
+    .await
+    .unwrap();
+    let ada = db
+        .customer_by_email("ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ada.addresses.len(), 1);
+    assert_eq!(db.orders_of_customer(&ada.id).await.unwrap().len(), 2);
+    assert_eq!(db.count_customers().await.unwrap(), 4);
+    db.pool.close().await;
+    let file = std::fs::read(dir.join("data/storefort.db")).unwrap();
+    assert!(!String::from_utf8_lossy(&file).contains("Lovelace"));
+
     let started = Instant::now();
     let second = start(&dir, &[]);
     let text = second.lines.join("\n");

@@ -589,7 +589,9 @@ async fn bad_account_forms_name_the_field_and_change_nothing() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.contains("id=\"address-country-error\""));
-    assert!(r.body.contains("Country: use the two-letter ISO country code"));
+    assert!(r
+        .body
+        .contains("Country: use the two-letter ISO country code"));
     assert!(
         r.body.contains("value=\"1 High Street\""),
         "typed address kept"
