@@ -7,8 +7,18 @@ use storefort_store::Db;
 
 use crate::setup::CliResult;
 
-/// (name, email, phone, town, postcode, street, orders in minor units).
-const PEOPLE: [(&str, &str, &str, &str, &str, &str, &[i64]); 4] = [
+/// Name, email, phone, town, postcode, street, and order totals in minor units.
+type Person = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [i64],
+);
+
+const PEOPLE: [Person; 4] = [
     (
         "Ada Lovelace",
         "ada@example.com",
