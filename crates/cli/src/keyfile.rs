@@ -96,7 +96,16 @@ pub async fn unlock(cfg: &Config, db: Db) -> CliResult<Db> {
 }
 
 async fn try_next(db: &Db, path: &Path, next: &Path) -> CliResult<Option<Db>> {
-    if let Ok(key) = MasterKey::load(next) {
+    // A `.next` key that cannot be read (permissions, a half-written file) is never deleted:
+    // the database may already depend on it. Only a key the database refuses is removed.
+    let key = MasterKey::load(next).map_err(|e| {
+        format!(
+            "{} is left from a master key rotation but cannot be read ({e}); the database may \
+             already need it. Make it readable by this user (or check it), then start again",
+            next.display()
+        )
+    })?;
+    {
         match db.clone().with_master_key(&key).await {
             Ok(unlocked) => {
                 std::fs::rename(next, path).map_err(|e| {

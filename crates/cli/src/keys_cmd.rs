@@ -270,10 +270,13 @@ async fn rotate_master(cfg: &Config, db: &Db) -> CliResult<ExitCode> {
             let n = match db.rewrap_keys(&new).await {
                 Ok(n) => n,
                 Err(e) => {
-                    let _ = std::fs::remove_file(&next);
+                    // The commit's outcome may be unknown (a lost connection): `.next` stays,
+                    // and the next start keeps whichever key the database accepts.
                     return Err(format!(
-                        "master key rotation failed; nothing changed, {} is still the key: {e}",
-                        path.display()
+                        "master key rotation failed ({e}); {} is kept: the next start of \
+                         storefort uses it if the database took the new key, and removes it \
+                         otherwise",
+                        next.display()
                     )
                     .into());
                 }

@@ -19,7 +19,8 @@ pub(crate) const CUSTOMER_COLUMNS: &str = "c.id, c.key_id, c.name, c.email, c.ph
      c.marketing_consent, \
      CAST(CASE WHEN c.password_hash IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_account, c.created_at, c.updated_at, c.erased_at, \
      k.wrapped, k.wrapped_by";
-const FROM: &str = "FROM customers c LEFT JOIN customer_keys k ON k.id = c.key_id";
+const FROM: &str =
+    "FROM customers c LEFT JOIN customer_keys k ON k.id = c.key_id AND k.customer_id = c.id";
 /// The personal columns of `customers`, sealed.
 pub(crate) const SEALED_COLUMNS: [&str; 4] = ["name", "email", "phone", "note"];
 
@@ -134,7 +135,7 @@ impl Db {
             Err(StoreError::Conflict { .. }) => self
                 .customer_by_email(&c.email)
                 .await?
-                .ok_or_else(|| StoreError::not_found("customer", c.email.clone())),
+                .ok_or(StoreError::Busy("customer")),
             other => other,
         }
     }
@@ -360,39 +361,47 @@ impl Db {
             )
             .into());
         }
-        let key_id = self.current_customer_key(id).await?;
-        let key = self.customer_key(&key_id).await?;
-        let aid = new_id();
         let json = serde_json::to_string(a).map_err(|_| StoreError::Busy("address"))?;
-        let sealed = seal_field(
-            &key,
-            &key_id,
-            &json,
-            &ctx("customer_addresses", "address", &aid),
-        )?;
-        let sealed_label = seal_field(
-            &key,
-            &key_id,
-            label.trim(),
-            &ctx("customer_addresses", "label", &aid),
-        )?;
-        sqlx::query(
-            "INSERT INTO customer_addresses (id, customer_id, key_id, label, address, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&aid)
-        .bind(id.as_str())
-        .bind(&key_id)
-        .bind(sealed_label)
-        .bind(sealed)
-        .bind(self.now())
-        .execute(&self.pool)
-        .await?;
-        Ok(SavedAddress {
-            id: AddressId(aid),
-            label: label.trim().to_string(),
-            address: a.clone(),
-        })
+        // The row names the customer's current key; the insert happens only if that key is
+        // still the customer's (not erased or rotated meanwhile), else it is sealed again.
+        for _ in 0..5 {
+            let key_id = self.current_customer_key(id).await?;
+            let key = self.customer_key(&key_id).await?;
+            let aid = new_id();
+            let sealed = seal_field(
+                &key,
+                &key_id,
+                &json,
+                &ctx("customer_addresses", "address", &aid),
+            )?;
+            let sealed_label = seal_field(
+                &key,
+                &key_id,
+                label.trim(),
+                &ctx("customer_addresses", "label", &aid),
+            )?;
+            let done = sqlx::query(
+                "INSERT INTO customer_addresses (id, customer_id, key_id, label, address, \
+                 created_at) SELECT $1, $2, $3, $4, $5, $6 \
+                 WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2 AND key_id = $3)",
+            )
+            .bind(&aid)
+            .bind(id.as_str())
+            .bind(&key_id)
+            .bind(sealed_label)
+            .bind(sealed)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
+            if done.rows_affected() == 1 {
+                return Ok(SavedAddress {
+                    id: AddressId(aid),
+                    label: label.trim().to_string(),
+                    address: a.clone(),
+                });
+            }
+        }
+        Err(StoreError::Busy("customer"))
     }
 
     /// Delete one of a customer's saved addresses.
@@ -430,7 +439,26 @@ impl Db {
         Ok(row.map(|(id, h)| (CustomerId(id), h)))
     }
 
-    /// Set a shopper's password hash (a guest becomes an account holder).
+    /// Give a guest (no password yet) a password: true if this call made the account, false if
+    /// the customer already had one (two registrations racing for the same guest record).
+    pub async fn claim_guest_customer(
+        &self,
+        id: &CustomerId,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE customers SET password_hash = $1, updated_at = $2 \
+             WHERE id = $3 AND erased_at IS NULL AND password_hash IS NULL",
+        )
+        .bind(hash)
+        .bind(self.now())
+        .bind(id.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Set a shopper's password hash (a rehash at sign-in).
     pub async fn set_customer_password(
         &self,
         id: &CustomerId,

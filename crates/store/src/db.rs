@@ -159,7 +159,8 @@ impl Db {
                         Backend::Sqlite => {
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
+                                 PRAGMA secure_delete=ON;",
                             )
                             .await?;
                         }

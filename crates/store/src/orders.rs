@@ -14,7 +14,8 @@ use crate::{Db, StoreError};
 pub(crate) const SEALED_COLUMNS: [&str; 4] = ["email", "phone", "billing", "shipping"];
 const COLUMNS: &str = "o.id, o.number, o.customer_id, o.key_id, o.status, o.currency, \
      o.total_minor, o.email, o.phone, o.billing, o.shipping, o.created_at, k.wrapped, k.wrapped_by";
-const FROM: &str = "FROM orders o LEFT JOIN customer_keys k ON k.id = o.key_id";
+const FROM: &str =
+    "FROM orders o LEFT JOIN customer_keys k ON k.id = o.key_id AND k.customer_id = o.customer_id";
 
 fn ctx(column: &str, id: &str) -> String {
     format!("orders.{column}:{id}")
@@ -82,10 +83,12 @@ impl Db {
         )
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
+        // Only while the key is still the customer's (not erased or rotated meanwhile).
+        let inserted = sqlx::query(
             "INSERT INTO orders (id, number, customer_id, key_id, status, currency, total_minor, \
              email, phone, billing, shipping, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 \
+             WHERE EXISTS (SELECT 1 FROM customers WHERE id = $3 AND key_id = $4)",
         )
         .bind(&id)
         .bind(number)
@@ -101,6 +104,13 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if inserted.rows_affected() != 1 {
+            tx.rollback().await?;
+            return match self.current_customer_key(&o.customer_id).await {
+                Err(e) => Err(e),
+                Ok(_) => Err(StoreError::Busy("customer")),
+            };
+        }
         sqlx::query("UPDATE customers SET last_activity_at = $1 WHERE id = $2")
             .bind(now)
             .bind(o.customer_id.as_str())

@@ -92,6 +92,17 @@ impl Db {
         .await?;
         tx.commit().await?;
         self.forget_customer_keys(&keys);
+        if self.backend == crate::Backend::Sqlite {
+            // With secure_delete on, freed pages are zeroed in the database file; moving the
+            // WAL into it and truncating the WAL removes the older page images too. Busy
+            // readers may keep some frames until the next checkpoint, which is not an error.
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+            {
+                tracing::warn!(error = %e, "checkpoint after an erasure did not complete");
+            }
+        }
         self.append_ledger(id, now, reason)
     }
 

@@ -95,9 +95,12 @@ impl Db {
         }
         let old = status.active;
         let new = self.create_data_key().await?;
+        // Only while the new key is still active: of two rotations started at once, the one
+        // whose key was retired by the other changes nothing, so one active key always remains.
         sqlx::query(
             "UPDATE keyring SET state = 'retiring' WHERE purpose = 'data' AND state = 'active' \
-             AND id <> $1",
+             AND id <> $1 AND EXISTS (SELECT 1 FROM keyring k WHERE k.id = $1 \
+             AND k.state = 'active')",
         )
         .bind(&new)
         .execute(&self.pool)

@@ -253,8 +253,15 @@ impl Db {
         };
         let wrapped: Option<String> = row.try_get("wrapped")?;
         let by: Option<String> = row.try_get("wrapped_by")?;
+        // No key row joined: the key is gone, or it is another customer's (the row was pointed
+        // at a key that is not its customer's). Either way the values do not open.
         let (Some(wrapped), Some(by)) = (wrapped, by) else {
-            return Err(StoreError::KeyGone(key_id));
+            return Err(StoreError::Unreadable {
+                context: format!(
+                    "{table}.{}:{id}",
+                    columns.first().copied().unwrap_or("key_id")
+                ),
+            });
         };
         let key = self.customer_key_from(&key_id, &wrapped, &by).await?;
         for (i, col) in columns.iter().enumerate() {

@@ -109,7 +109,12 @@ fn check_body(headers: &HeaderMap, bytes: &[u8]) -> Option<String> {
             return check_json(&value, "", None);
         }
     }
-    find_card_number(&String::from_utf8_lossy(bytes)).map(|_| "body".to_string())
+    // Any other body: checked as text, and also as form fields, because the page handlers
+    // read every body as a form whatever its Content-Type says (`text/plain` with
+    // `note=4%31%31…` must not slip past).
+    find_card_number(&String::from_utf8_lossy(bytes))
+        .map(|_| "body".to_string())
+        .or_else(|| check_pairs(form_urlencoded::parse(bytes)))
 }
 
 fn check_pairs<'a>(
@@ -248,6 +253,15 @@ mod tests {
         );
         assert_eq!(check_query("q=4111+1111+1111+1111").as_deref(), Some("q"));
         assert_eq!(check_query("q=shirt&limit=20&cursor=MDE5MGYwYTA"), None);
+    }
+
+    #[test]
+    fn a_form_sent_with_another_content_type_is_still_checked() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        let encoded = "note=4%31%31%31%31%31%31%31%31%31%31%31%31%31%31%31";
+        assert_eq!(check_body(&h, encoded.as_bytes()).as_deref(), Some("note"));
+        assert_eq!(check_body(&h, b"note=hello&qty=2"), None);
     }
 
     #[test]

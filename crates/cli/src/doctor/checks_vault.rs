@@ -123,21 +123,24 @@ pub fn key_in_database<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
                 }
             };
         }
-        let pattern = format!("%{hex}%");
+        // Compared here, never sent to the database: a LIKE parameter holding the key could
+        // land in the database server's statement logs.
         let mut places = Vec::new();
         for (table, col) in [
             ("settings", "value"),
             ("settings", "key"),
             ("secrets", "value"),
         ] {
-            let sql = format!("SELECT COUNT(*) FROM {table} WHERE lower({col}) LIKE $1");
-            match sqlx::query_scalar::<_, i64>(&sql)
-                .bind(&pattern)
-                .fetch_one(&db.pool)
+            let sql = format!("SELECT {col} FROM {table}");
+            match sqlx::query_scalar::<_, String>(&sql)
+                .fetch_all(&db.pool)
                 .await
             {
-                Ok(0) => {}
-                Ok(_) => places.push(format!("{table}.{col}")),
+                Ok(values) => {
+                    if values.iter().any(|v| v.to_lowercase().contains(&hex)) {
+                        places.push(format!("{table}.{col}"));
+                    }
+                }
                 Err(e) => {
                     return Finding::warn(
                         format!("cannot search {table}: {e}"),

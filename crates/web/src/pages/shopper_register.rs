@@ -160,8 +160,13 @@ pub async fn register(
                 note: guest.note.clone(),
                 ..new
             };
+            // The opening date first: it is what hides the guest's earlier orders and
+            // addresses, so it must exist before the account does.
+            db.record_shopper_account_opened(&guest.id).await?;
+            if !db.claim_guest_customer(&guest.id, &hash).await? {
+                return render(&state, StatusCode::CONFLICT, typed, taken()).await;
+            }
             db.update_customer(&guest.id, &claim).await?;
-            db.set_customer_password(&guest.id, &hash).await?;
             (guest.id, true)
         }
         None => match db.create_customer(&new, Some(&hash)).await {
