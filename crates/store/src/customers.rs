@@ -82,9 +82,12 @@ impl Db {
         let sealed = seal_customer(&key, &key_id, &id, c)?;
         let now = self.now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        // Only under a data key that still exists (a rotation may have just destroyed the one
+        // this node still thought active).
+        let keyed = sqlx::query(
             "INSERT INTO customer_keys (id, customer_id, wrapped, wrapped_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
+             SELECT $1, $2, $3, $4, $5 WHERE EXISTS \
+             (SELECT 1 FROM keyring WHERE id = $4 AND wrapped IS NOT NULL)",
         )
         .bind(&key_id)
         .bind(&id)
@@ -93,6 +96,11 @@ impl Db {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        if keyed.rows_affected() != 1 {
+            tx.rollback().await?;
+            self.refresh_active_key().await?;
+            return Err(StoreError::Busy("customer"));
+        }
         let [name, email, phone, note] = sealed;
         sqlx::query(
             "INSERT INTO customers (id, key_id, name, email, phone, note, email_index, \

@@ -434,13 +434,19 @@ impl Db {
                 return Ok(false);
             }
         }
-        sqlx::query(
+        // Checked and destroyed in one statement: a customer key wrapped under a retiring key
+        // at the last moment keeps that key alive (the next run destroys it).
+        let destroyed = sqlx::query(
             "UPDATE keyring SET state = 'retired', wrapped = NULL, retired_at = $1 \
-             WHERE purpose = 'data' AND state = 'retiring'",
+             WHERE purpose = 'data' AND state = 'retiring' \
+             AND NOT EXISTS (SELECT 1 FROM customer_keys k WHERE k.wrapped_by = keyring.id)",
         )
         .bind(self.now())
         .execute(&self.pool)
         .await?;
+        if (destroyed.rows_affected() as usize) < status.retiring.len() {
+            return Ok(false);
+        }
         self.forget_data_keys(&status.retiring);
         tracing::info!(retired = ?status.retiring, "key rotation finished");
         Ok(true)

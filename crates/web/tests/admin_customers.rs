@@ -185,6 +185,10 @@ async fn a_cashier_can_look_customers_up_but_not_change_them() {
     let list = k.get(&t, "/admin/customers").await;
     assert_eq!(list.status, StatusCode::OK);
     assert!(!list.body.contains("/admin/customers/new"), "no add button");
+    assert!(
+        !list.body.contains(&page_of(&c)) && list.body.contains("Search by the customer"),
+        "cashiers search; they do not browse everyone"
+    );
     let found = k
         .post(&t, "/admin/customers", &[("q", "+44 20 7946 0958")])
         .await;
