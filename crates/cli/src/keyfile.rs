@@ -79,6 +79,18 @@ pub fn load(cfg: &Config) -> CliResult<MasterKey> {
     }
 }
 
+/// Is there a readable `.next` key (from an interrupted `keys rotate-master`) that this
+/// database's keys are wrapped with?
+pub async fn next_matches(cfg: &Config, db: &Db) -> bool {
+    let KeySource::File(path) = KeySource::of(cfg) else {
+        return false;
+    };
+    match MasterKey::load(&next_path(&path)) {
+        Ok(key) => db.check_master_key(&key).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
 /// Unlock the (migrated) database with the master key. A `.next` key left by an interrupted
 /// `keys rotate-master` is tried first: if the database already uses it, the rotation is
 /// finished by renaming it over the key file; otherwise it is deleted and the current key used.

@@ -90,10 +90,18 @@ pub fn master_key(cfg: &Config) -> CliResult<MasterKey> {
 /// erasures an older restored database is missing. A missing or wrong key is refused before
 /// anything is written.
 pub async fn open_db(cfg: &Config) -> CliResult<Db> {
-    master_key(cfg)?;
+    let key = master_key(cfg)?;
     let db = Db::connect(&cfg.database_url())
         .await?
         .with_policy(cfg.security.policy());
+    // A wrong key is refused before migrations touch the database (unless a `.next` key from
+    // an interrupted master key rotation is the right one; `unlock` sorts that out).
+    if let Err(e) = db.check_master_key(&key).await {
+        if !crate::keyfile::next_matches(cfg, &db).await {
+            db.pool.close().await;
+            return Err(e.into());
+        }
+    }
     let applied = db.migrate().await?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");

@@ -172,8 +172,9 @@ impl Db {
     ) -> Result<Option<Customer>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {CUSTOMER_COLUMNS}, a.id AS a_id, a.key_id AS a_key, a.label AS a_label, \
-             a.address AS a_address {FROM} \
-             LEFT JOIN customer_addresses a ON a.customer_id = c.id \
+             a.address AS a_address, ak.wrapped AS a_wrapped, ak.wrapped_by AS a_wrapped_by \
+             {FROM} LEFT JOIN customer_addresses a ON a.customer_id = c.id \
+             LEFT JOIN customer_keys ak ON ak.id = a.key_id AND ak.customer_id = a.customer_id \
              WHERE {column} = $1 ORDER BY a.created_at, a.id"
         ))
         .bind(value)
@@ -187,23 +188,34 @@ impl Db {
             let Some(aid) = row.try_get::<Option<String>, _>("a_id")? else {
                 continue;
             };
-            let key_id: String = row.try_get("a_key")?;
-            let label: String = row.try_get("a_label")?;
-            let sealed: String = row.try_get("a_address")?;
-            c.addresses
-                .push(self.open_address(aid, &key_id, &label, &sealed).await?);
+            c.addresses.push(self.open_address(row, aid, "a_").await?);
         }
         Ok(Some(c))
     }
 
+    /// Open an address row (columns named with `prefix`), with its key joined on the same
+    /// customer: a row pointed at another customer's key does not open.
     async fn open_address(
         &self,
+        row: &AnyRow,
         aid: String,
-        key_id: &str,
-        label: &str,
-        sealed: &str,
+        prefix: &str,
     ) -> Result<SavedAddress, StoreError> {
-        let key = self.customer_key(key_id).await?;
+        let col = |name: &str| format!("{prefix}{name}");
+        let key_id: String = row.try_get(col("key").as_str())?;
+        let label: String = row.try_get(col("label").as_str())?;
+        let sealed: String = row.try_get(col("address").as_str())?;
+        let wrapped: Option<String> = row.try_get(col("wrapped").as_str())?;
+        let by: Option<String> = row.try_get(col("wrapped_by").as_str())?;
+        let ctx_address = ctx("customer_addresses", "address", &aid);
+        let (Some(wrapped), Some(by)) = (wrapped, by) else {
+            return Err(StoreError::Unreadable {
+                context: ctx_address,
+            });
+        };
+        let key = self.customer_key_from(&key_id, &wrapped, &by).await?;
+        let sealed = sealed.as_str();
+        let label = label.as_str();
         let ctx_address = ctx("customer_addresses", "address", &aid);
         let json = open_field(&key, Some(sealed), &ctx_address)?;
         let address: Address = serde_json::from_str(&json).map_err(|_| StoreError::Unreadable {
@@ -335,21 +347,18 @@ impl Db {
     /// A customer's saved addresses, oldest first.
     pub async fn addresses_of(&self, id: &CustomerId) -> Result<Vec<SavedAddress>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, key_id, label, address FROM customer_addresses WHERE customer_id = $1 \
-             ORDER BY created_at, id",
+            "SELECT a.id AS a_id, a.key_id AS a_key, a.label AS a_label, a.address AS a_address, \
+             ak.wrapped AS a_wrapped, ak.wrapped_by AS a_wrapped_by FROM customer_addresses a \
+             LEFT JOIN customer_keys ak ON ak.id = a.key_id AND ak.customer_id = a.customer_id \
+             WHERE a.customer_id = $1 ORDER BY a.created_at, a.id",
         )
         .bind(id.as_str())
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let key_id: String = row.try_get("key_id")?;
-            let label: String = row.try_get("label")?;
-            let sealed: String = row.try_get("address")?;
-            out.push(
-                self.open_address(row.try_get("id")?, &key_id, &label, &sealed)
-                    .await?,
-            );
+        for row in &rows {
+            let aid: String = row.try_get("a_id")?;
+            out.push(self.open_address(row, aid, "a_").await?);
         }
         Ok(out)
     }

@@ -132,6 +132,26 @@ impl Db {
         Ok(self)
     }
 
+    /// Check, before migrating or writing anything, that `master` is the key this database's
+    /// keys were wrapped with. A database without a keyring yet (new, or from before the
+    /// vault) accepts any key.
+    pub async fn check_master_key(&self, master: &MasterKey) -> Result<(), StoreError> {
+        let kek = Kek::of(master);
+        let other: Result<Option<String>, sqlx::Error> =
+            sqlx::query_scalar("SELECT master_id FROM keyring WHERE master_id <> $1 LIMIT 1")
+                .bind(kek.master_id())
+                .fetch_optional(&self.pool)
+                .await;
+        match other {
+            Ok(Some(expected)) => Err(StoreError::WrongMasterKey {
+                expected,
+                given: kek.master_id().to_string(),
+            }),
+            // No keyring table yet: nothing to compare with.
+            Ok(None) | Err(_) => Ok(()),
+        }
+    }
+
     pub(crate) fn vault(&self) -> Result<&Vault, StoreError> {
         Ok(&self.secrets()?.vault)
     }

@@ -47,6 +47,9 @@ impl Default for WebConfig {
     }
 }
 
+/// When each client address last had a card-number refusal audited (UTC ms).
+pub type RecentRefusals = Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>;
+
 /// Shared by every handler; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -54,6 +57,8 @@ pub struct AppState {
     pub db: Db,
     /// Web settings.
     pub cfg: Arc<WebConfig>,
+    /// Card-number refusals recently audited, per address (see `card_guard`).
+    pub card_refusals: RecentRefusals,
 }
 
 impl AppState {
@@ -62,6 +67,7 @@ impl AppState {
         Self {
             db,
             cfg: Arc::new(cfg),
+            card_refusals: Default::default(),
         }
     }
 }

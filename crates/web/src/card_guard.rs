@@ -78,14 +78,32 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<ClientInfo>()
         .map(|c| c.ip.to_string())
         .unwrap_or_default();
-    let event = AuditEvent::new("request.card_number_refused", "unknown", &ip)
-        .on(&path)
-        .outcome(Outcome::Denied)
-        .details(format!("field={field}"));
-    if let Err(e) = state.db.audit(event).await {
-        tracing::error!(error = %e, "could not audit a refused card number");
+    if first_in_a_minute(&state.card_refusals, &ip, state.db.now()) {
+        let event = AuditEvent::new("request.card_number_refused", "unknown", &ip)
+            .on(&path)
+            .outcome(Outcome::Denied)
+            .details(format!("field={field}"));
+        if let Err(e) = state.db.audit(event).await {
+            tracing::error!(error = %e, "could not audit a refused card number");
+        }
     }
     refuse(api, &field)
+}
+
+/// Refusals are audited at most once a minute per address (each is still logged), so a
+/// flood of anonymous requests cannot flood the audit log or hold its lock.
+fn first_in_a_minute(seen: &crate::app::RecentRefusals, ip: &str, now: i64) -> bool {
+    let mut last = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if last.len() > 10_000 {
+        last.clear();
+    }
+    match last.get(ip) {
+        Some(at) if now - at < 60_000 => false,
+        _ => {
+            last.insert(ip.to_string(), now);
+            true
+        }
+    }
 }
 
 /// The query parameter carrying a card number, if any.
