@@ -3,6 +3,7 @@
 //! `RETURNING`, integer money and times); migrations are kept per engine.
 #![forbid(unsafe_code)]
 
+pub mod addresses;
 pub mod audit;
 pub mod auth;
 pub mod cache;
