@@ -18,7 +18,6 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use storefort_core::access::Permission;
 use storefort_core::customer::{validate_phone, Customer};
-use storefort_store::audit::AuditEvent;
 
 use super::admin::{checked_form, see_other, AdminChrome};
 use super::admin_customers_detail as detail;
@@ -59,22 +58,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Write an audit entry for something the signed-in staff member did to or saw of `target`
 /// (a customer ID, or `customers` for the list). `details` must hold no personal data.
-pub async fn record(
-    state: &AppState,
-    s: &AdminSession,
-    client: &ClientInfo,
-    action: &str,
-    target: &str,
-    details: impl Into<String>,
-) -> Result<(), PageError> {
-    let u = s.user();
-    let ev = AuditEvent::new(action, &u.email, &client.ip.to_string())
-        .by(u.id.as_str())
-        .on(target)
-        .details(details);
-    crate::login::audit(state, ev).await?;
-    Ok(())
-}
+pub use super::admin_staff::log as record;
 
 /// The detail page of customer `id`, with a `done` notice.
 pub fn customer_url(id: &str, done: &str) -> String {

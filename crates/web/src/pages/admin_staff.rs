@@ -118,7 +118,8 @@ pub fn role_options(current: &str) -> Vec<Opt> {
         .collect()
 }
 
-/// Record a change made by the signed-in owner to `target` (an email).
+/// Record what the signed-in staff member did to or saw of `target` (a staff email, a
+/// customer ID); `details` must hold no personal data.
 pub async fn log(
     state: &AppState,
     s: &AdminSession,
