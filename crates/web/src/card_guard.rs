@@ -33,7 +33,9 @@ use crate::AppState;
 /// and refusing them would break something a person cannot fix:
 /// - `csrf`, `token`: random tokens the server issued (CSRF, password reset, invitation);
 /// - `barcode`, `gtin`: GTIN-13/14 product codes are 13-14 digits and about one in ten of them
-///   also passes the Luhn check, so such products could not be saved;
+///   also passes the Luhn check, so such products could not be saved. Only a value that *is*
+///   a GTIN (8, 12, 13 or 14 digits with a valid check digit) is exempt: a card number typed
+///   into a barcode field is still refused;
 /// - `idempotency_key`: a client's own request identifier, often a long number;
 /// - the password fields: a password is never stored or logged (only its hash), and refusing a
 ///   digit-heavy password would lock its owner out of their account.
@@ -141,7 +143,7 @@ fn check_pairs<'a>(
     pairs
         .find(|(name, value)| {
             find_card_number(name).is_some()
-                || (!not_card_data(Some(name)) && find_card_number(value).is_some())
+                || (!exempt(Some(name), value) && find_card_number(value).is_some())
         })
         .map(|(name, _)| safe_name(&name))
 }
@@ -151,9 +153,10 @@ fn check_pairs<'a>(
 fn check_json(value: &Value, path: &str, key: Option<&str>) -> Option<String> {
     let here = || safe_name(if path.is_empty() { "body" } else { path });
     match value {
-        Value::String(s) => (!not_card_data(key) && find_card_number(s).is_some()).then(here),
+        Value::String(s) => (!exempt(key, s) && find_card_number(s).is_some()).then(here),
         Value::Number(n) => {
-            (!not_card_data(key) && find_card_number(&number_digits(n)).is_some()).then(here)
+            let digits = number_digits(n);
+            (!exempt(key, &digits) && find_card_number(&digits).is_some()).then(here)
         }
         Value::Array(items) => items
             .iter()
@@ -186,8 +189,16 @@ fn number_digits(n: &serde_json::Number) -> String {
     }
 }
 
-fn not_card_data(name: Option<&str>) -> bool {
-    name.is_some_and(|n| NOT_CARD_DATA.contains(&n))
+/// Is this field's value exempt from the check (see [`NOT_CARD_DATA`])?
+fn exempt(name: Option<&str>, value: &str) -> bool {
+    match name {
+        Some("barcode" | "gtin") => {
+            let v = value.trim();
+            matches!(v.len(), 8 | 12 | 13 | 14) && storefort_core::text::gtin_valid(v)
+        }
+        Some(n) => NOT_CARD_DATA.contains(&n),
+        None => false,
+    }
 }
 
 /// A field name fit to show and log: a card number in the name itself is masked, control
@@ -283,6 +294,26 @@ mod tests {
     }
 
     #[test]
+    fn only_a_real_barcode_is_exempt_in_a_barcode_field() {
+        let j = |v: &str| serde_json::from_str::<Value>(v).unwrap();
+        // A valid EAN-13 that also passes Luhn may be saved as a barcode.
+        assert_eq!(
+            check_json(&j(r#"{"barcode":"5000010001092"}"#), "", None),
+            None
+        );
+        // A card number typed into a barcode field, at any depth, is refused.
+        let nested = j(r#"{"options":{"barcode":"4111 1111 1111 1111"}}"#);
+        assert_eq!(
+            check_json(&nested, "", None).as_deref(),
+            Some("options.barcode")
+        );
+        let plain = j(r#"{"gtin":"4111111111111111"}"#);
+        assert_eq!(check_json(&plain, "", None).as_deref(), Some("gtin"));
+        let pairs = form_urlencoded::parse(b"barcode=4111111111111111");
+        assert_eq!(check_pairs(pairs).as_deref(), Some("barcode"));
+    }
+
+    #[test]
     fn neighbouring_fields_never_join() {
         // 8 + 8 digits in two fields would be a Luhn-valid 16-digit run if joined.
         assert_eq!(check_query("a=41111111&b=11111111"), None);
@@ -314,10 +345,13 @@ mod tests {
     #[test]
     fn fields_that_are_not_card_data_are_skipped() {
         assert_eq!(
-            check_query("barcode=4111111111111111&csrf=4111111111111111"),
+            check_query("barcode=5000010001092&csrf=4111111111111111"),
             None
         );
-        assert_eq!(json_body(&json!({"variants": [{"barcode": PAN}]})), None);
+        assert_eq!(
+            json_body(&json!({"variants": [{"barcode": "5000010001092"}]})),
+            None
+        );
         assert_eq!(
             check_query("note=4111111111111111&token=x").as_deref(),
             Some("note")
