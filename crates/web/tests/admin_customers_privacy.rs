@@ -73,12 +73,18 @@ async fn export_needs_a_recent_password_and_downloads_everything() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
         r.location(),
-        format!("/admin/reauth?next=%2Fadmin%2Fcustomers%2F{}", c.id)
+        format!(
+            "/admin/reauth?next=%2Fadmin%2Fcustomers%2F{}%3Fdone%3Dconfirmed",
+            c.id
+        )
     );
     assert!(!r.body.contains("ann@example.com"));
     assert!(audit_log(&t, "customer.exported").await.is_empty());
 
     reauth(&t, &o.cookie).await;
+    // Back on the customer's page, the owner is told to press the button again.
+    let back = o.get(&t, &format!("{}?done=confirmed", page_of(&c))).await;
+    assert!(back.body.contains("Password confirmed"), "{}", back.body);
     let r = o.post(&t, &path, &[]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let h = |name: header::HeaderName| {

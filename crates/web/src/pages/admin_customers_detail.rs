@@ -197,6 +197,7 @@ fn notice_for(done: &str) -> Option<&'static str> {
     Some(match done {
         "created" => "Customer created.",
         "saved" => "Changes saved.",
+        "confirmed" => "Password confirmed. Press Download or Erase again to go on.",
         "address-added" => "Address saved.",
         "address-removed" => "Address removed.",
         "erased" => {

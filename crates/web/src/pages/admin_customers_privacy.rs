@@ -16,7 +16,7 @@ use super::admin::{checked_form, see_other};
 use super::admin_customers::{customer_url, record};
 use super::admin_customers_detail::{detail_page, Extras};
 use super::admin_customers_form::FieldError;
-use super::render::{seg, PageError};
+use super::render::PageError;
 use crate::auth::{perm, Admin};
 use crate::middleware::ClientInfo;
 use crate::AppState;
@@ -27,8 +27,11 @@ pub type PrivacyOwner = Admin<perm::CustomersPrivacy>;
 /// What the owner types to confirm an erasure.
 pub const CONFIRM_WORD: &str = "ERASE";
 
+/// Where the password prompt sends the owner back to: the customer's page, saying that the
+/// password was confirmed and the action can be pressed again (a download cannot be resumed
+/// from a redirect).
 fn back(id: &str) -> String {
-    format!("/admin/customers/{}", seg(id))
+    crate::pages::admin_customers::customer_url(id, "confirmed")
 }
 
 /// `POST /admin/customers/{id}/export`: everything about the customer as a JSON download
