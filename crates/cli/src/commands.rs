@@ -174,6 +174,10 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     cfg.server.listen = a.listen;
     cfg.server.http_listen = a.http_listen.clone();
     cfg.server.metrics_listen = "127.0.0.1:0".into();
+    // The demo takes payment with the built-in test-mode gateway (no real money moves).
+    if !cfg.payments.gateways.iter().any(|g| g == "sandbox") {
+        cfg.payments.gateways.insert(0, "sandbox".into());
+    }
     let db = setup::open_db(&cfg).await?;
     let login = if db.user_by_email(DEMO_OWNER).await?.is_none() {
         crate::seed::demo(&db).await?;
@@ -186,6 +190,8 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     } else {
         format!("{DEMO_OWNER} (password shown when this demo was created; `storefort demo --new-password` makes a new one)")
     };
+    // Demos made before checkout existed get its settings too.
+    crate::seed_checkout::demo_checkout(&db).await?;
     crate::retention::spawn(db.clone(), &cfg);
     let running = setup::start(&cfg, db).await?;
     let base = setup::public_base(running.https);

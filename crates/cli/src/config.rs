@@ -41,6 +41,9 @@ pub struct Config {
     /// How long customers' personal data is kept.
     #[serde(default)]
     pub privacy: PrivacyConfig,
+    /// Payment gateways offered at checkout.
+    #[serde(default)]
+    pub payments: crate::config_payments::PaymentsConfig,
     /// The config file's directory ("." without one): relative paths are relative to it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -164,6 +167,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             smtp: None,
             privacy: PrivacyConfig::default(),
+            payments: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -212,6 +216,7 @@ impl Config {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        self.payments.validate()?;
         storefort_core::money::Currency::from_code(&self.shop.currency)
             .map_err(|e| ConfigError::Invalid(format!("shop.currency: {}", e.message)))?;
         if let Some(url) = &self.database.url {

@@ -94,6 +94,10 @@ pub async fn open_db(cfg: &Config) -> CliResult<Db> {
     let db = Db::connect(&cfg.database_url())
         .await?
         .with_policy(cfg.security.policy());
+    let db = match storefort_core::money::Currency::from_code(&cfg.shop.currency) {
+        Ok(c) => db.with_currency(c),
+        Err(_) => db,
+    };
     // A wrong key is refused before migrations touch the database (unless a `.next` key from
     // an interrupted master key rotation is the right one; `unlock` sorts that out).
     if let Err(e) = db.check_master_key(&key).await {
@@ -219,7 +223,13 @@ pub async fn start(cfg: &Config, db: Db) -> CliResult<Running> {
             smtp.password = db.secret(crate::secrets_cmd::SMTP_PASSWORD).await?;
         }
     }
-    let state = AppState::new(db, web);
+    let gateways = cfg
+        .payments
+        .gateways(&db, &web.public_url)
+        .await
+        .map_err(|e| crate::config::ConfigError::Invalid(format!("payments: {e}")))?;
+    let state = AppState::with_gateways(db, web, gateways);
+    storefort_web::background::spawn_all(&state);
     let app = storefort_web::router(state);
     let on = Listeners {
         https: cfg.server.listen,

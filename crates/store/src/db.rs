@@ -97,6 +97,8 @@ pub struct Db {
     pub(crate) erasure_ledger: Option<Arc<std::path::PathBuf>>,
     /// Serialises audit appends in this process (PostgreSQL also takes an advisory lock).
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The shop's currency (orders are recorded in it; messages format amounts with it).
+    pub currency: storefort_core::money::Currency,
 }
 
 /// Options for [`Db::connect_with`].
@@ -186,12 +188,23 @@ impl Db {
             secrets: None,
             erasure_ledger: None,
             audit_lock: Default::default(),
+            currency: storefort_core::money::Currency {
+                code: "GBP",
+                symbol: "£",
+                exponent: 2,
+            },
         })
     }
 
     /// Record erasures in `path` too (one line per erased customer, no personal data).
     pub fn with_erasure_ledger(mut self, path: std::path::PathBuf) -> Db {
         self.erasure_ledger = Some(Arc::new(path));
+        self
+    }
+
+    /// Set the shop's currency (from the config's `shop.currency`).
+    pub fn with_currency(mut self, currency: storefort_core::money::Currency) -> Db {
+        self.currency = currency;
         self
     }
 

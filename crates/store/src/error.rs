@@ -67,6 +67,18 @@ pub enum StoreError {
     /// The erasure ledger file could not be read or written.
     #[error("erasure ledger: {0}")]
     Ledger(String),
+    /// The request no longer applies: the cart expired, the payment window closed (HTTP 410).
+    #[error("{0}")]
+    Gone(String),
+    /// The record is in a state that does not allow this (a capture of a voided payment, a
+    /// refund of a cancelled order, stock sold out meanwhile). HTTP 409, the message names why.
+    #[error("{message}")]
+    State {
+        /// The field or thing concerned (`status`, `quantity`, `amount`).
+        field: String,
+        /// What a person should read.
+        message: String,
+    },
     /// Any other database failure.
     #[error("database error: {0}")]
     Db(sqlx::Error),
@@ -95,6 +107,14 @@ impl From<sqlx::Error> for StoreError {
 }
 
 impl StoreError {
+    /// Shorthand for a state conflict.
+    pub fn state(field: impl Into<String>, message: impl Into<String>) -> Self {
+        StoreError::State {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
     /// Shorthand for a missing record.
     pub fn not_found(what: &'static str, id: impl Into<String>) -> Self {
         StoreError::NotFound {

@@ -12,12 +12,12 @@ use crate::{Db, StoreError};
 
 /// The personal columns of `orders`, sealed.
 pub(crate) const SEALED_COLUMNS: [&str; 4] = ["email", "phone", "billing", "shipping"];
-const COLUMNS: &str = "o.id, o.number, o.customer_id, o.key_id, o.status, o.currency, \
+pub(crate) const COLUMNS: &str = "o.id, o.number, o.customer_id, o.key_id, o.status, o.currency, \
      o.total_minor, o.email, o.phone, o.billing, o.shipping, o.created_at, k.wrapped, k.wrapped_by";
-const FROM: &str =
+pub(crate) const FROM: &str =
     "FROM orders o LEFT JOIN customer_keys k ON k.id = o.key_id AND k.customer_id = o.customer_id";
 
-fn ctx(column: &str, id: &str) -> String {
+pub(crate) fn ctx(column: &str, id: &str) -> String {
     format!("orders.{column}:{id}")
 }
 

@@ -40,12 +40,12 @@ fn movement(r: &AnyRow) -> Result<Movement, sqlx::Error> {
     })
 }
 
-type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
+pub(crate) type Tx<'t> = sqlx::Transaction<'t, sqlx::Any>;
 
 /// Lock the level row (creating it at 0) and return its quantity. The first statement of the
 /// transaction is a write, so SQLite takes its write lock (waiting on busy_timeout) and
 /// PostgreSQL takes the row lock: concurrent changes queue instead of racing.
-async fn lock_level(
+pub(crate) async fn lock_level(
     tx: &mut Tx<'_>,
     variant: &str,
     location: &str,
@@ -72,7 +72,7 @@ async fn lock_level(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn write(
+pub(crate) async fn write(
     tx: &mut Tx<'_>,
     c: &Change<'_>,
     location: &str,

@@ -59,15 +59,31 @@ pub struct AppState {
     pub cfg: Arc<WebConfig>,
     /// Card-number refusals recently audited, per address (see `card_guard`).
     pub card_refusals: RecentRefusals,
+    /// The payment gateways this shop offers.
+    pub gateways: Arc<storefort_payments::Gateways>,
 }
 
 impl AppState {
-    /// Build the state.
+    /// Build the state with the sandbox and manual (bank transfer) gateways.
     pub fn new(db: Db, cfg: WebConfig) -> Self {
+        let gateways = storefort_payments::Gateways::new()
+            .with(Arc::new(storefort_payments::SandboxGateway::new(
+                db.clone(),
+                cfg.public_url.clone(),
+            )))
+            .with(Arc::new(storefort_payments::ManualGateway::new(
+                "Pay by bank transfer within 7 days, quoting your order number.".into(),
+            )));
+        Self::with_gateways(db, cfg, gateways)
+    }
+
+    /// Build the state with the given gateways.
+    pub fn with_gateways(db: Db, cfg: WebConfig, gateways: storefort_payments::Gateways) -> Self {
         Self {
             db,
             cfg: Arc::new(cfg),
             card_refusals: Default::default(),
+            gateways: Arc::new(gateways),
         }
     }
 }
@@ -77,6 +93,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
         .merge(pages::routes())
+        .merge(crate::webhooks::routes())
         .route("/healthz", axum::routing::get(health))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(

@@ -139,6 +139,10 @@ impl From<StoreError> for ApiError {
                 "busy",
                 format!("the {what} is being changed by something else; please try again"),
             ),
+            StoreError::Gone(message) => ApiError::new(StatusCode::GONE, "gone", message),
+            StoreError::State { field, message } => {
+                ApiError::new(StatusCode::CONFLICT, "state", message).field(field)
+            }
             other => ApiError::internal(&other),
         }
     }

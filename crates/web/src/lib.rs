@@ -6,7 +6,9 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod background;
 mod card_guard;
+pub mod emails;
 pub mod error;
 pub mod extract;
 pub mod hasher;
@@ -15,9 +17,15 @@ pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod order_mail;
+pub mod outbox_worker;
 pub mod pages;
 pub mod passwords;
+pub mod payment_page;
+pub mod payment_flow;
+pub mod payment_flow_staff;
 pub mod server;
 pub mod tls;
+pub mod webhooks;
 
 pub use app::{router, AppState, WebConfig};

@@ -101,3 +101,47 @@ pub async fn send(
         .map_err(|e| MailError::Send(e.to_string()))?;
     Ok(())
 }
+
+/// Send an email with a plain-text and an HTML version (`multipart/alternative`; mail clients
+/// show the HTML, or the text where HTML is off).
+pub async fn send_multipart(
+    smtp: Option<&SmtpConfig>,
+    to: &str,
+    subject: &str,
+    text: &str,
+    html: &str,
+) -> Result<(), MailError> {
+    let cfg = smtp.ok_or(MailError::NotConfigured)?;
+    let msg = Message::builder()
+        .from(
+            cfg.from
+                .parse()
+                .map_err(|e| MailError::Message(format!("from: {e}")))?,
+        )
+        .to(to
+            .parse()
+            .map_err(|e| MailError::Message(format!("to: {e}")))?)
+        .subject(subject)
+        .multipart(lettre::message::MultiPart::alternative_plain_html(
+            text.to_string(),
+            html.to_string(),
+        ))
+        .map_err(|e| MailError::Message(e.to_string()))?;
+    let tls = || TlsParameters::new(cfg.host.clone()).map_err(|e| MailError::Send(e.to_string()));
+    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
+        .port(cfg.port)
+        .timeout(Some(std::time::Duration::from_secs(20)));
+    b = match cfg.security {
+        SmtpSecurity::None => b.tls(Tls::None),
+        SmtpSecurity::Starttls => b.tls(Tls::Required(tls()?)),
+        SmtpSecurity::Tls => b.tls(Tls::Wrapper(tls()?)),
+    };
+    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
+        b = b.credentials(Credentials::new(u.clone(), p.clone()));
+    }
+    b.build()
+        .send(msg)
+        .await
+        .map_err(|e| MailError::Send(e.to_string()))?;
+    Ok(())
+}

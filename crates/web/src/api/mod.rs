@@ -1,12 +1,16 @@
 //! `/api/v1`: the JSON API for integrations (API keys) and the admin's own scripts (session +
 //! CSRF). Every route but the OpenAPI document needs a [`crate::auth::Principal`].
 
+pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod keys;
+pub mod order_actions;
+pub mod orders;
 pub mod products;
 pub mod stock;
 
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::AppState;
@@ -52,6 +56,26 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api-keys", get(keys::list).post(keys::create))
         .route("/api-keys/{id}", delete(keys::revoke))
+        .route("/carts", post(cart::create))
+        .route("/cart", get(cart::show))
+        .route("/cart/lines", post(cart::add_line))
+        .route(
+            "/cart/lines/{variant_id}",
+            put(cart::set_line).delete(cart::remove_line),
+        )
+        .route(
+            "/cart/discount",
+            put(cart::set_discount).delete(cart::remove_discount),
+        )
+        .route("/shipping-methods", get(checkout::shipping_methods))
+        .route("/payment-methods", get(checkout::payment_methods))
+        .route("/checkout", post(checkout::place))
+        .route("/orders/{id}", get(orders::shopper_order))
+        .route("/admin/orders", get(orders::list))
+        .route("/admin/orders/{id}", get(orders::detail))
+        .route("/admin/orders/{id}/fulfil", post(order_actions::fulfil))
+        .route("/admin/orders/{id}/cancel", post(order_actions::cancel))
+        .route("/admin/orders/{id}/refund", post(order_actions::refund))
         .fallback(not_found)
 }
 

@@ -5,6 +5,9 @@
 pub mod admin;
 pub mod admin_account;
 pub mod admin_audit;
+pub mod admin_checkout_settings;
+pub mod admin_checkout_settings_codes;
+pub mod admin_checkout_settings_shipping;
 pub mod admin_customers;
 pub mod admin_customers_detail;
 pub mod admin_customers_form;
@@ -13,6 +16,11 @@ pub mod admin_invite;
 pub mod admin_keys;
 pub mod admin_mfa;
 pub mod admin_mfa_setup;
+pub mod admin_orders;
+pub mod admin_orders_actions;
+pub mod admin_orders_refund;
+pub mod admin_orders_view;
+pub mod admin_payment_scripts;
 pub mod admin_products;
 pub mod admin_reauth;
 pub mod admin_reset;
@@ -20,7 +28,11 @@ pub mod admin_staff;
 pub mod admin_staff_actions;
 pub mod admin_stock;
 pub mod admin_variants;
+pub mod cart;
+pub mod checkout;
+pub mod checkout_pay;
 pub mod render;
+pub mod sandbox_pay;
 pub mod shopper;
 pub mod shopper_account;
 pub mod shopper_register;
@@ -40,6 +52,16 @@ pub fn routes() -> Router<AppState> {
         .route("/p/{slug}", get(storefront::product))
         .route("/search", get(storefront::search))
         .merge(shopper::routes())
+        .route("/cart", get(cart::show))
+        .route("/cart/add", post(cart::add))
+        .route("/cart/update", post(cart::update))
+        .route("/cart/remove", post(cart::remove))
+        .route("/cart/discount", post(cart::discount))
+        .route("/checkout", get(checkout::form).post(checkout::submit))
+        .route("/checkout/pay/{id}", get(checkout_pay::pay))
+        .route("/checkout/return/{id}", get(checkout_pay::back))
+        .route("/orders/{id}", get(checkout_pay::show))
+        .merge(sandbox_pay::routes())
         .route("/static/{file}", get(statics::file))
         .route("/admin", get(admin::dashboard))
         .route("/admin/login", get(admin::login_form).post(admin::login))
@@ -83,5 +105,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_staff::routes())
         .merge(admin_audit::routes())
         .merge(admin_customers::routes())
+        .merge(admin_orders::routes())
+        .merge(admin_checkout_settings::routes())
         .fallback(storefront::not_found)
 }

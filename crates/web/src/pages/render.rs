@@ -119,6 +119,16 @@ impl From<StoreError> for PageError {
                     field_label(&field)
                 ),
             },
+            StoreError::Gone(message) => Self {
+                status: StatusCode::GONE,
+                title: "No longer available",
+                message,
+            },
+            StoreError::State { message, .. } => Self {
+                status: StatusCode::CONFLICT,
+                title: "That did not work",
+                message,
+            },
             other => PageError::internal(&other),
         }
     }
@@ -197,6 +207,7 @@ pub fn form_error(e: StoreError) -> Result<(StatusCode, String), PageError> {
                 field_label(&field)
             ),
         )),
+        StoreError::State { message, .. } => Ok((StatusCode::CONFLICT, message)),
         other => Err(other.into()),
     }
 }

@@ -89,6 +89,7 @@ struct SearchPage {
 }
 
 struct VariantView {
+    id: String,
     title: String,
     sku: String,
     price: String,
@@ -188,6 +189,7 @@ pub async fn product(
         .map(|v| {
             let va = availability(v.available, p.allow_backorder);
             VariantView {
+                id: v.id.0.clone(),
                 title: v.title(),
                 sku: v.sku.clone(),
                 price: state.cfg.currency.format(v.price_minor),

@@ -1,0 +1,836 @@
+//! Cart pricing: tax per line, shipping methods, discount codes and the checkout [`quote`].
+//!
+//! # Rounding
+//! Every rounded figure is computed from the exact rational value in `i128` and rounded once,
+//! half up (away from zero), to the minor unit. Tax is worked out per line on the line's amount
+//! after discount (never per unit), and separately for shipping.
+//! - 3 x £0.99 at 20%, prices include tax: line 297p, tax 297 x 2000 / 12000 = 49.5 -> 50p,
+//!   total 297p. Prices exclude tax: tax 297 x 0.2 = 59.4 -> 59p, total 356p (per unit it would
+//!   have been 3 x 20p = 60p, which is why we never round per unit).
+//! - 1p at 20%: inclusive 0.1667 -> 0p, exclusive 0.2 -> 0p. 3p exclusive at 20%: 0.6 -> 1p.
+//! - 25% off £1.50 is 37.5 -> 38p; 10% off £3.33 is 33.3 -> 33p.
+//!
+//! # Discount allocation
+//! The discount (on goods only, never shipping) is rounded once for the whole order and then
+//! shared out to lines pro rata by gross with the largest-remainder method, so the line discounts
+//! add up to the order discount exactly. £1.00 off three £1.00 lines: exact shares 33.33p each,
+//! floors 33p, the 1p left over goes to the largest remainder, ties to the earlier line: 34/33/33.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::money::{validate_price, Currency};
+use crate::ValidationError;
+
+/// Most of one item a single order line may hold.
+pub const MAX_QUANTITY: i64 = 999;
+/// 100% in basis points.
+const FULL_BP: i128 = 10_000;
+
+/// Whether prices (and shipping amounts) are entered with tax included or before tax.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PriceMode {
+    /// Prices include tax (UK/EU retail): the tax is carved out of the price.
+    TaxInclusive,
+    /// Prices are before tax (US style): tax is added on top.
+    TaxExclusive,
+}
+
+impl PriceMode {
+    /// The mode for the shop setting "prices include tax".
+    pub fn from_prices_include_tax(include: bool) -> PriceMode {
+        if include {
+            PriceMode::TaxInclusive
+        } else {
+            PriceMode::TaxExclusive
+        }
+    }
+}
+
+/// One cart line to price: what the catalog says now, never what the browser sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PricingLine {
+    /// The variant sold.
+    pub variant_id: String,
+    /// Its SKU, copied onto the order.
+    pub sku: String,
+    /// Its name, copied onto the order.
+    pub name: String,
+    /// Unit price in minor units, in the shop's [`PriceMode`].
+    pub unit_price_minor: i64,
+    /// How many, 1 to [`MAX_QUANTITY`].
+    pub quantity: i64,
+    /// Tax rate in basis points (2000 = 20%).
+    pub tax_rate_bp: i64,
+}
+
+/// How a shipping method charges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShippingKind {
+    /// Always `amount_minor`.
+    Flat,
+    /// `amount_minor`, or free once goods after discount reach `threshold_minor`.
+    FreeOver,
+    /// Collect in person: `amount_minor` (usually 0) and no delivery address.
+    Pickup,
+}
+
+impl ShippingKind {
+    /// Stored name: `flat`, `free_over`, `pickup`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ShippingKind::Flat => "flat",
+            ShippingKind::FreeOver => "free_over",
+            ShippingKind::Pickup => "pickup",
+        }
+    }
+
+    /// Parse a stored name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<ShippingKind> {
+        [
+            ShippingKind::Flat,
+            ShippingKind::FreeOver,
+            ShippingKind::Pickup,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// A delivery option the shop offers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ShippingMethod {
+    /// The method's ID.
+    pub id: String,
+    /// Name shown to shoppers ("Royal Mail 2nd class").
+    pub name: String,
+    /// How it charges.
+    pub kind: ShippingKind,
+    /// Charge in minor units, in the shop's [`PriceMode`].
+    pub amount_minor: i64,
+    /// For [`ShippingKind::FreeOver`]: goods after discount at or above this ship free.
+    /// Ignored by the other kinds.
+    pub threshold_minor: Option<i64>,
+    /// Offered to shoppers.
+    pub enabled: bool,
+}
+
+impl ShippingMethod {
+    /// Check the method before it is saved: a name, sane amounts, a threshold for free-over.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ValidationError::new(
+                "name",
+                "give the delivery option a name (up to 200 characters)",
+            ));
+        }
+        validate_price("amount_minor", self.amount_minor)?;
+        match (self.kind, self.threshold_minor) {
+            (ShippingKind::FreeOver, None) => Err(ValidationError::new(
+                "threshold_minor",
+                "enter the order amount above which delivery is free",
+            )),
+            (ShippingKind::FreeOver, Some(t)) => validate_price("threshold_minor", t).map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
+    /// The charge for goods worth `goods_after_discount_minor` (as entered, same mode as the
+    /// amount). Free-over is free when goods reach the threshold exactly; without a threshold it
+    /// is never free.
+    pub fn price(&self, goods_after_discount_minor: i64) -> i64 {
+        match (self.kind, self.threshold_minor) {
+            (ShippingKind::FreeOver, Some(t)) if goods_after_discount_minor >= t => 0,
+            _ => self.amount_minor,
+        }
+    }
+
+    /// Whether the shopper must give a delivery address (not for pickup).
+    pub fn needs_address(&self) -> bool {
+        self.kind != ShippingKind::Pickup
+    }
+}
+
+/// How a discount code takes money off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DiscountKind {
+    /// `value` is a percentage in basis points, 1..=10000 (1000 = 10% off).
+    Percent,
+    /// `value` is an amount in minor units, capped at the goods total.
+    Fixed,
+}
+
+impl DiscountKind {
+    /// Stored name: `percent`, `fixed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiscountKind::Percent => "percent",
+            DiscountKind::Fixed => "fixed",
+        }
+    }
+
+    /// Parse a stored name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<DiscountKind> {
+        [DiscountKind::Percent, DiscountKind::Fixed]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+/// A discount code as stored (the code upper-case, see [`normalize_code`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DiscountCode {
+    /// The code's ID.
+    pub id: String,
+    /// What shoppers type, stored normalized.
+    pub code: String,
+    /// Percent or fixed.
+    pub kind: DiscountKind,
+    /// Basis points for percent, minor units for fixed.
+    pub value: i64,
+    /// Goods (before discount) must reach this; 0 for no minimum.
+    pub min_spend_minor: i64,
+    /// Expires at this instant (UTC ms, exclusive: unusable from then on).
+    pub expires_at: Option<i64>,
+    /// How many orders may use it; `None` for unlimited.
+    pub usage_limit: Option<i64>,
+    /// How many orders have used it.
+    pub used_count: i64,
+    /// Switched on by staff.
+    pub enabled: bool,
+}
+
+impl DiscountCode {
+    /// Check the code before it is saved. The code is checked in its [`normalize_code`] form,
+    /// which is what the store must save.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let code = normalize_code(&self.code);
+        let ok = (1..=40).contains(&code.chars().count())
+            && code
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok {
+            return Err(ValidationError::new(
+                "code",
+                "use 1 to 40 letters, digits, '-' or '_' (e.g. SUMMER10)",
+            ));
+        }
+        self.check_value()?;
+        validate_price("min_spend_minor", self.min_spend_minor)?;
+        if self.usage_limit.is_some_and(|n| n < 1) {
+            return Err(ValidationError::new(
+                "usage_limit",
+                "must be at least 1; leave it empty for no limit",
+            ));
+        }
+        if self.used_count < 0 {
+            return Err(ValidationError::new("used_count", "must not be negative"));
+        }
+        Ok(())
+    }
+
+    fn check_value(&self) -> Result<(), ValidationError> {
+        match self.kind {
+            DiscountKind::Percent if !(1..=10_000).contains(&self.value) => Err(
+                ValidationError::new("value", "enter a percentage from 0.01% to 100%"),
+            ),
+            DiscountKind::Fixed if self.value < 1 => {
+                Err(ValidationError::new("value", "enter an amount above zero"))
+            }
+            DiscountKind::Fixed => validate_price("value", self.value).map(|_| ()),
+            DiscountKind::Percent => Ok(()),
+        }
+    }
+
+    /// May a shopper use this code now on goods worth `goods_minor` (before discount)?
+    /// Errors name the field `discount_code`.
+    pub fn check(
+        &self,
+        now_ms: i64,
+        goods_minor: i64,
+        currency: &Currency,
+    ) -> Result<(), ValidationError> {
+        let err = |m: String| Err(ValidationError::new("discount_code", m));
+        if !self.enabled {
+            return err("this code is not active".into());
+        }
+        if self.expires_at.is_some_and(|t| now_ms >= t) {
+            return err("this code has expired".into());
+        }
+        if self.usage_limit.is_some_and(|n| self.used_count >= n) {
+            return err("this code has been used up".into());
+        }
+        if goods_minor < self.min_spend_minor {
+            let min = currency.format(self.min_spend_minor);
+            return err(format!("spend at least {min} to use this code"));
+        }
+        Ok(())
+    }
+
+    /// The amount off goods worth `goods_minor`: percent rounded half up, fixed capped at the
+    /// goods, never negative.
+    pub fn amount_off(&self, goods_minor: i64) -> i64 {
+        let goods = i128::from(goods_minor.max(0));
+        let off = match self.kind {
+            DiscountKind::Percent => div_half_up(goods * i128::from(self.value), FULL_BP),
+            DiscountKind::Fixed => i128::from(self.value),
+        };
+        // Clamped into 0..=goods, so it fits back into i64.
+        i64::try_from(off.clamp(0, goods)).unwrap_or(0)
+    }
+}
+
+/// A code as shoppers may type it, ready to look up: trimmed and upper-case.
+pub fn normalize_code(s: &str) -> String {
+    s.trim().to_uppercase()
+}
+
+/// A priced line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct QuoteLine {
+    /// The variant sold.
+    pub variant_id: String,
+    /// Its SKU.
+    pub sku: String,
+    /// Its name.
+    pub name: String,
+    /// Unit price as entered.
+    pub unit_price_minor: i64,
+    /// How many.
+    pub quantity: i64,
+    /// Tax rate in basis points.
+    pub tax_rate_bp: i64,
+    /// `unit_price_minor * quantity`, as entered.
+    pub gross_minor: i64,
+    /// This line's share of the order discount.
+    pub discount_minor: i64,
+    /// Tax on `gross - discount`.
+    pub tax_minor: i64,
+    /// What the shopper pays for the line: tax included, after discount.
+    pub total_minor: i64,
+}
+
+/// A priced cart: what checkout charges.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Quote {
+    /// The lines, in the order given.
+    pub lines: Vec<QuoteLine>,
+    /// Sum of line grosses, as entered (tax included or not, per the mode).
+    pub goods_minor: i64,
+    /// Discount on goods, as entered; equals the sum of line discounts.
+    pub discount_minor: i64,
+    /// Shipping charged, tax included.
+    pub shipping_minor: i64,
+    /// Tax within `shipping_minor`.
+    pub shipping_tax_minor: i64,
+    /// All tax, shipping's included.
+    pub tax_minor: i64,
+    /// What the shopper pays: sum of line totals plus shipping.
+    pub total_minor: i64,
+    /// Whether prices were entered with tax included.
+    pub prices_include_tax: bool,
+}
+
+/// Price a cart. `shipping` is the chosen method (which must be enabled) with the tax rate
+/// (basis points) that applies to shipping; `discount` must already have passed
+/// [`DiscountCode::check`]. Every overflow or out-of-range input is a [`ValidationError`].
+/// An empty cart prices to zero.
+pub fn quote(
+    lines: &[PricingLine],
+    mode: PriceMode,
+    shipping: Option<(&ShippingMethod, i64)>,
+    discount: Option<&DiscountCode>,
+) -> Result<Quote, ValidationError> {
+    let mut grosses = Vec::with_capacity(lines.len());
+    for l in lines {
+        if !(1..=MAX_QUANTITY).contains(&l.quantity) {
+            let msg = format!("{}: choose a quantity from 1 to {MAX_QUANTITY}", l.name);
+            return Err(ValidationError::new("quantity", msg));
+        }
+        validate_price("unit_price_minor", l.unit_price_minor)?;
+        check_rate(l.tax_rate_bp)?;
+        grosses.push(i128::from(l.unit_price_minor) * i128::from(l.quantity));
+    }
+    let goods_minor = to_i64(grosses.iter().sum())?;
+    let discount_minor = match discount {
+        Some(d) => {
+            d.check_value()
+                .map_err(|e| ValidationError::new("discount_code", e.message))?;
+            d.amount_off(goods_minor)
+        }
+        None => 0,
+    };
+    let shares = allocate(i128::from(discount_minor), &grosses);
+    let (mut tax, mut total) = (0i128, 0i128);
+    let mut out = Vec::with_capacity(lines.len());
+    for ((l, gross), share) in lines.iter().zip(&grosses).zip(shares) {
+        let (line_tax, line_total) = tax_on(gross - share, l.tax_rate_bp, mode);
+        tax += line_tax;
+        total += line_total;
+        out.push(QuoteLine {
+            variant_id: l.variant_id.clone(),
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            unit_price_minor: l.unit_price_minor,
+            quantity: l.quantity,
+            tax_rate_bp: l.tax_rate_bp,
+            gross_minor: to_i64(*gross)?,
+            discount_minor: to_i64(share)?,
+            tax_minor: to_i64(line_tax)?,
+            total_minor: to_i64(line_total)?,
+        });
+    }
+    let (ship_tax, ship_total) = match shipping {
+        None => (0, 0),
+        Some((method, rate)) => {
+            method.validate()?;
+            if !method.enabled {
+                return Err(ValidationError::new(
+                    "shipping_method_id",
+                    "that delivery option is no longer offered; choose another",
+                ));
+            }
+            check_rate(rate)?;
+            let amount = method.price(goods_minor - discount_minor);
+            tax_on(i128::from(amount), rate, mode)
+        }
+    };
+    Ok(Quote {
+        lines: out,
+        goods_minor,
+        discount_minor,
+        shipping_minor: to_i64(ship_total)?,
+        shipping_tax_minor: to_i64(ship_tax)?,
+        tax_minor: to_i64(tax + ship_tax)?,
+        total_minor: to_i64(total + ship_total)?,
+        prices_include_tax: mode == PriceMode::TaxInclusive,
+    })
+}
+
+fn check_rate(rate_bp: i64) -> Result<(), ValidationError> {
+    if (0..=10_000).contains(&rate_bp) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            "tax_rate_bp",
+            "a tax rate must be from 0% to 100%",
+        ))
+    }
+}
+
+/// `(tax, total incl. tax)` for an amount entered in `mode`.
+fn tax_on(amount: i128, rate_bp: i64, mode: PriceMode) -> (i128, i128) {
+    let r = i128::from(rate_bp);
+    match mode {
+        PriceMode::TaxInclusive => (div_half_up(amount * r, FULL_BP + r), amount),
+        PriceMode::TaxExclusive => {
+            let tax = div_half_up(amount * r, FULL_BP);
+            (tax, amount + tax)
+        }
+    }
+}
+
+/// `num / den` rounded half away from zero; `den` must be positive.
+fn div_half_up(num: i128, den: i128) -> i128 {
+    if num >= 0 {
+        (2 * num + den) / (2 * den)
+    } else {
+        -((-2 * num + den) / (2 * den))
+    }
+}
+
+/// Share `total` (0..=sum of weights) out by `weights` with the largest-remainder method; ties
+/// go to the earlier index. Weights are line grosses bounded by i64, so products fit in i128.
+fn allocate(total: i128, weights: &[i128]) -> Vec<i128> {
+    let sum: i128 = weights.iter().sum();
+    if sum <= 0 || total <= 0 {
+        return vec![0; weights.len()];
+    }
+    let mut shares: Vec<i128> = weights.iter().map(|w| total * w / sum).collect();
+    let mut order: Vec<(i128, usize)> = weights
+        .iter()
+        .enumerate()
+        .map(|(i, w)| (total * w % sum, i))
+        .collect();
+    order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut left = total - shares.iter().sum::<i128>();
+    for (_, i) in order {
+        if left <= 0 {
+            break;
+        }
+        shares[i] += 1;
+        left -= 1;
+    }
+    shares
+}
+
+fn to_i64(v: i128) -> Result<i64, ValidationError> {
+    i64::try_from(v).map_err(|_| {
+        ValidationError::new(
+            "total",
+            "the order is too large to price; split it into smaller orders",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use PriceMode::{TaxExclusive as Ex, TaxInclusive as Inc};
+
+    fn line(price: i64, qty: i64, rate: i64) -> PricingLine {
+        PricingLine {
+            variant_id: format!("v{price}"),
+            sku: "SKU".into(),
+            name: "Mug".into(),
+            unit_price_minor: price,
+            quantity: qty,
+            tax_rate_bp: rate,
+        }
+    }
+
+    fn ship(kind: ShippingKind, amount: i64, threshold: Option<i64>) -> ShippingMethod {
+        ShippingMethod {
+            id: "s1".into(),
+            name: "Post".into(),
+            kind,
+            amount_minor: amount,
+            threshold_minor: threshold,
+            enabled: true,
+        }
+    }
+
+    fn code(kind: DiscountKind, value: i64) -> DiscountCode {
+        DiscountCode {
+            id: "d1".into(),
+            code: "SAVE".into(),
+            kind,
+            value,
+            min_spend_minor: 0,
+            expires_at: None,
+            usage_limit: None,
+            used_count: 0,
+            enabled: true,
+        }
+    }
+
+    fn q(lines: &[PricingLine], mode: PriceMode, d: Option<&DiscountCode>) -> Quote {
+        quote(lines, mode, None, d).unwrap()
+    }
+
+    #[test]
+    fn three_at_99p_inclusive_vs_exclusive() {
+        let inc = q(&[line(99, 3, 2000)], Inc, None);
+        assert_eq!(
+            (inc.goods_minor, inc.tax_minor, inc.total_minor),
+            (297, 50, 297)
+        );
+        assert!(inc.prices_include_tax);
+        let ex = q(&[line(99, 3, 2000)], Ex, None);
+        // 59.4 -> 59 on the line, not 3 x round(19.8) = 60.
+        assert_eq!(
+            (ex.goods_minor, ex.tax_minor, ex.total_minor),
+            (297, 59, 356)
+        );
+        assert_eq!(ex.lines[0].total_minor, 356);
+        assert!(!ex.prices_include_tax);
+    }
+
+    #[test]
+    fn penny_lines_zero_tax_and_half_up() {
+        assert_eq!(q(&[line(1, 1, 2000)], Inc, None).tax_minor, 0);
+        assert_eq!(q(&[line(1, 1, 2000)], Ex, None).total_minor, 1);
+        assert_eq!(q(&[line(3, 1, 2000)], Ex, None).tax_minor, 1); // 0.6 -> 1
+        assert_eq!(q(&[line(999, 1, 2000)], Inc, None).tax_minor, 167); // 166.5 -> 167
+        assert_eq!(q(&[line(25, 1, 2000)], Ex, None).tax_minor, 5);
+        assert_eq!(q(&[line(25, 1, 1000)], Ex, None).tax_minor, 3); // 2.5 -> 3
+        let zero = q(&[line(1234, 2, 0)], Ex, None);
+        assert_eq!((zero.tax_minor, zero.total_minor), (0, 2468));
+        assert_eq!(div_half_up(-5, 2), -3); // away from zero
+        assert_eq!(div_half_up(-4, 3), -1);
+        let empty = q(&[], Inc, None);
+        assert_eq!((empty.total_minor, empty.lines.len()), (0, 0));
+    }
+
+    #[test]
+    fn discount_rounds_half_up_and_allocates_exactly() {
+        let d = code(DiscountKind::Percent, 2500);
+        assert_eq!(q(&[line(150, 1, 0)], Inc, Some(&d)).discount_minor, 38); // 37.5
+        let ten = code(DiscountKind::Percent, 1000);
+        assert_eq!(q(&[line(333, 1, 0)], Inc, Some(&ten)).discount_minor, 33); // 33.3
+        let lines = [line(100, 1, 2000), line(100, 1, 2000), line(100, 1, 2000)];
+        let quid = code(DiscountKind::Fixed, 100);
+        let got = q(&lines, Inc, Some(&quid));
+        let shares: Vec<i64> = got.lines.iter().map(|l| l.discount_minor).collect();
+        assert_eq!(shares, [34, 33, 33]);
+        assert_eq!(got.total_minor, 200);
+        // Largest remainder beats position: 5p over 2p/3p/4p is 1.11/1.67/2.22 -> 1/2/2.
+        let uneven = [line(2, 1, 0), line(3, 1, 0), line(4, 1, 0)];
+        let got = q(&uneven, Ex, Some(&code(DiscountKind::Fixed, 5)));
+        let shares: Vec<i64> = got.lines.iter().map(|l| l.discount_minor).collect();
+        assert_eq!(shares, [1, 2, 2]);
+        // Tax is on the discounted line: 100 - 34 = 66 at 20% exclusive = 13.2 -> 13.
+        let ex = q(&lines, Ex, Some(&quid));
+        assert_eq!(ex.lines[0].tax_minor, 13);
+        assert_eq!(ex.lines[1].tax_minor, 13); // 13.4
+        assert_eq!(ex.total_minor, 200 + ex.tax_minor);
+    }
+
+    #[test]
+    fn full_and_oversized_discounts() {
+        let all = code(DiscountKind::Percent, 10_000);
+        let lines = [line(99, 3, 2000), line(1, 1, 500)];
+        for mode in [Inc, Ex] {
+            let got = q(&lines, mode, Some(&all));
+            assert_eq!(
+                (got.discount_minor, got.tax_minor, got.total_minor),
+                (298, 0, 0)
+            );
+        }
+        let big = code(DiscountKind::Fixed, 5_000);
+        let got = q(&lines, Inc, Some(&big));
+        assert_eq!((got.discount_minor, got.total_minor), (298, 0));
+        assert!(got.lines.iter().all(|l| l.discount_minor == l.gross_minor));
+        // Shipping is not discounted.
+        let post = ship(ShippingKind::Flat, 300, None);
+        let got = quote(&lines, Inc, Some((&post, 2000)), Some(&big)).unwrap();
+        assert_eq!(
+            (got.total_minor, got.shipping_tax_minor, got.tax_minor),
+            (300, 50, 50)
+        );
+    }
+
+    #[test]
+    fn shipping_kinds_and_free_over_boundary() {
+        let free = ship(ShippingKind::FreeOver, 399, Some(5000));
+        let at = quote(&[line(5000, 1, 2000)], Inc, Some((&free, 2000)), None).unwrap();
+        assert_eq!((at.shipping_minor, at.total_minor), (0, 5000));
+        let below = quote(&[line(4999, 1, 2000)], Inc, Some((&free, 2000)), None).unwrap();
+        assert_eq!((below.shipping_minor, below.shipping_tax_minor), (399, 67)); // 66.5
+        assert_eq!(below.total_minor, 4999 + 399);
+        // A discount that takes goods under the threshold brings the charge back.
+        let d = code(DiscountKind::Fixed, 1);
+        let got = quote(&[line(5000, 1, 0)], Inc, Some((&free, 0)), Some(&d)).unwrap();
+        assert_eq!(got.shipping_minor, 399);
+        // Exclusive: shipping tax is added on top.
+        let flat = ship(ShippingKind::Flat, 500, None);
+        let ex = quote(&[line(1000, 1, 2000)], Ex, Some((&flat, 2000)), None).unwrap();
+        assert_eq!((ex.shipping_minor, ex.shipping_tax_minor), (600, 100));
+        assert_eq!((ex.tax_minor, ex.total_minor), (300, 1800));
+        let pickup = ship(ShippingKind::Pickup, 0, None);
+        assert!(!pickup.needs_address() && flat.needs_address() && free.needs_address());
+        assert_eq!(pickup.price(1), 0);
+        assert_eq!(
+            ship(ShippingKind::FreeOver, 399, None).price(1_000_000),
+            399
+        );
+        for k in [
+            ShippingKind::Flat,
+            ShippingKind::FreeOver,
+            ShippingKind::Pickup,
+        ] {
+            assert_eq!(ShippingKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(ShippingKind::parse("Flat"), None);
+    }
+
+    #[test]
+    fn shipping_method_rules() {
+        assert!(ship(ShippingKind::Flat, 0, None).validate().is_ok());
+        let field = |m: ShippingMethod| m.validate().unwrap_err().field;
+        assert_eq!(
+            field(ship(ShippingKind::FreeOver, 399, None)),
+            "threshold_minor"
+        );
+        assert_eq!(
+            field(ship(ShippingKind::FreeOver, 399, Some(-1))),
+            "threshold_minor"
+        );
+        assert_eq!(field(ship(ShippingKind::Flat, -1, None)), "amount_minor");
+        let mut m = ship(ShippingKind::Flat, 100, None);
+        m.name = "  ".into();
+        assert_eq!(field(m.clone()), "name");
+        m.name = "Post".into();
+        m.enabled = false;
+        let e = quote(&[line(1, 1, 0)], Inc, Some((&m, 0)), None).unwrap_err();
+        assert_eq!(e.field, "shipping_method_id");
+        m.enabled = true;
+        let e = quote(&[line(1, 1, 0)], Inc, Some((&m, 10_001)), None).unwrap_err();
+        assert_eq!(e.field, "tax_rate_bp");
+    }
+
+    #[test]
+    fn bad_lines_name_the_field() {
+        for (l, field) in [
+            (line(100, 0, 0), "quantity"),
+            (line(100, 1000, 0), "quantity"),
+            (line(100, i64::MAX, 0), "quantity"),
+            (line(100, -1, 0), "quantity"),
+            (line(-1, 1, 0), "unit_price_minor"),
+            (line(i64::MAX, 1, 0), "unit_price_minor"),
+            (line(100, 1, 10_001), "tax_rate_bp"),
+            (line(100, 1, -1), "tax_rate_bp"),
+        ] {
+            let e = quote(&[line(5, 1, 0), l], Ex, None, None).unwrap_err();
+            assert_eq!(e.field, field);
+            assert!(!e.message.is_empty());
+        }
+        let bad = code(DiscountKind::Percent, 10_001);
+        let e = quote(&[line(5, 1, 0)], Ex, None, Some(&bad)).unwrap_err();
+        assert_eq!(e.field, "discount_code");
+    }
+
+    #[test]
+    fn overflow_is_an_error_not_a_panic() {
+        // Quantity and price limits keep a line under 1e13, so only ~925,000 lines of the
+        // largest price overflow i64 (names empty to keep the test's memory small).
+        let max = PricingLine {
+            variant_id: String::new(),
+            sku: String::new(),
+            name: String::new(),
+            unit_price_minor: crate::money::MAX_PRICE_MINOR,
+            quantity: MAX_QUANTITY,
+            tax_rate_bp: 10_000,
+        };
+        let lines = vec![max; 925_000];
+        for mode in [Inc, Ex] {
+            assert_eq!(quote(&lines, mode, None, None).unwrap_err().field, "total");
+        }
+        // Half as many fit as goods, but 100% tax added on top doubles past i64.
+        let half = &lines[..462_000];
+        assert_eq!(quote(half, Ex, None, None).unwrap_err().field, "total");
+        assert!(quote(half, Inc, None, None).is_ok());
+    }
+
+    #[test]
+    fn discount_code_rules() {
+        let gbp = Currency::from_code("GBP").unwrap();
+        let mut d = code(DiscountKind::Fixed, 500);
+        d.min_spend_minor = 2000;
+        assert!(d.validate().is_ok());
+        assert!(d.check(0, 2000, &gbp).is_ok());
+        let e = d.check(0, 1999, &gbp).unwrap_err();
+        assert_eq!(e.field, "discount_code");
+        assert_eq!(e.message, "spend at least £20.00 to use this code");
+        d.expires_at = Some(1000);
+        assert!(d.check(999, 5000, &gbp).is_ok());
+        assert!(d
+            .check(1000, 5000, &gbp)
+            .unwrap_err()
+            .message
+            .contains("expired"));
+        d.expires_at = None;
+        d.usage_limit = Some(3);
+        d.used_count = 2;
+        assert!(d.check(0, 5000, &gbp).is_ok());
+        d.used_count = 3;
+        assert!(d
+            .check(0, 5000, &gbp)
+            .unwrap_err()
+            .message
+            .contains("used up"));
+        d.enabled = false;
+        assert!(d
+            .check(0, 5000, &gbp)
+            .unwrap_err()
+            .message
+            .contains("not active"));
+
+        let field = |d: DiscountCode| d.validate().unwrap_err().field;
+        assert_eq!(field(code(DiscountKind::Percent, 0)), "value");
+        assert_eq!(field(code(DiscountKind::Percent, 10_001)), "value");
+        assert_eq!(field(code(DiscountKind::Fixed, 0)), "value");
+        let mut bad = code(DiscountKind::Fixed, 1);
+        bad.code = "no spaces".into();
+        assert_eq!(field(bad.clone()), "code");
+        bad.code = " summer-10 ".into();
+        assert!(bad.validate().is_ok());
+        bad.usage_limit = Some(0);
+        assert_eq!(field(bad.clone()), "usage_limit");
+        bad.usage_limit = None;
+        bad.min_spend_minor = -1;
+        assert_eq!(field(bad), "min_spend_minor");
+        assert_eq!(normalize_code("  summer10 "), "SUMMER10");
+        for k in [DiscountKind::Percent, DiscountKind::Fixed] {
+            assert_eq!(DiscountKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(DiscountKind::parse("bogus"), None);
+    }
+
+    /// Every combination of small prices, quantities, rates, discounts, modes and shipping:
+    /// the sums add up, nothing is negative, and every rounding is half up of the exact value.
+    #[test]
+    fn exhaustive_invariants_over_small_prices() {
+        let discounts: Vec<Option<DiscountCode>> = std::iter::once(None)
+            .chain([1, 3333, 5000, 10_000].map(|v| Some(code(DiscountKind::Percent, v))))
+            .chain([1, 50, 10_000].map(|v| Some(code(DiscountKind::Fixed, v))))
+            .collect();
+        let flat = ship(ShippingKind::Flat, 299, None);
+        let free = ship(ShippingKind::FreeOver, 199, Some(100));
+        let shippings = [None, Some((&flat, 2000)), Some((&free, 500))];
+        let mut checked = 0;
+        for p1 in 0..60 {
+            for p2 in [0, 1, 7, 33, 99] {
+                for qty in 1..=3 {
+                    for rate in [0, 500, 2000, 10_000] {
+                        let lines = [line(p1, qty, rate), line(p2, 1, 2000)];
+                        for d in &discounts {
+                            for mode in [Inc, Ex] {
+                                for s in shippings {
+                                    let got = quote(&lines, mode, s, d.as_ref()).unwrap();
+                                    invariants(&got, mode, s.map(|x| x.1));
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 60 * 5 * 3 * 4 * 8 * 2 * 3);
+    }
+
+    fn invariants(got: &Quote, mode: PriceMode, ship_rate: Option<i64>) {
+        let sum = |f: fn(&QuoteLine) -> i64| got.lines.iter().map(f).sum::<i64>();
+        assert_eq!(sum(|l| l.total_minor) + got.shipping_minor, got.total_minor);
+        assert_eq!(sum(|l| l.discount_minor), got.discount_minor);
+        assert_eq!(sum(|l| l.gross_minor), got.goods_minor);
+        assert_eq!(sum(|l| l.tax_minor) + got.shipping_tax_minor, got.tax_minor);
+        assert!(got.tax_minor >= 0 && got.shipping_tax_minor >= 0);
+        assert!(got.discount_minor <= got.goods_minor && got.tax_minor <= got.total_minor);
+        let lines_tax = got.tax_minor - got.shipping_tax_minor;
+        let expect = match mode {
+            Inc => got.goods_minor - got.discount_minor + got.shipping_minor,
+            Ex => got.goods_minor - got.discount_minor + lines_tax + got.shipping_minor,
+        };
+        assert_eq!(got.total_minor, expect, "{got:?}");
+        for l in &got.lines {
+            assert!((0..=l.gross_minor).contains(&l.discount_minor));
+            // Each share is within 1 of its exact pro-rata value.
+            let exact = i128::from(got.discount_minor) * i128::from(l.gross_minor);
+            let err = i128::from(l.discount_minor) * i128::from(got.goods_minor.max(1)) - exact;
+            assert!(err.abs() < i128::from(got.goods_minor.max(1)), "{got:?}");
+            let net = l.gross_minor - l.discount_minor;
+            assert_half_up(l.tax_minor, net, l.tax_rate_bp, mode);
+            let tax_in_total = if mode == Inc { 0 } else { l.tax_minor };
+            assert_eq!(l.total_minor, net + tax_in_total);
+        }
+        if let Some(r) = ship_rate {
+            let entered = match mode {
+                Inc => got.shipping_minor,
+                Ex => got.shipping_minor - got.shipping_tax_minor,
+            };
+            assert_half_up(got.shipping_tax_minor, entered, r, mode);
+        }
+    }
+
+    /// `tax` is `amount * r / den` rounded half up: -1/2 < tax - exact <= 1/2.
+    fn assert_half_up(tax: i64, amount: i64, r: i64, mode: PriceMode) {
+        let den = i128::from(if mode == Inc { 10_000 + r } else { 10_000 });
+        let err2 = 2 * (i128::from(tax) * den - i128::from(amount) * i128::from(r));
+        assert!(-den < err2 && err2 <= den, "tax {tax} on {amount} at {r}");
+    }
+}

