@@ -254,6 +254,24 @@ pub enum BenchCommand {
     /// Measure the customer data vault in-process: create customer, lookup by email (from
     /// several tasks at once) and list 100 customers decrypting every field.
     Vault(BenchVaultArgs),
+    /// Whole shopper journeys (product page, cart, checkout, sandbox payment, confirmation)
+    /// in-process: completed orders/s, journey p50 and p99.
+    Checkout(BenchCheckoutArgs),
+}
+
+/// `storefort bench checkout`.
+#[derive(Debug, Args)]
+pub struct BenchCheckoutArgs {
+    /// Concurrent shoppers.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub shoppers: u64,
+    /// Seconds measured (after a warm-up journey per shopper).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub seconds: u64,
+    /// Bench on PostgreSQL at this URL, in a throw-away schema (default: a temporary SQLite
+    /// file with synchronous=FULL).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// `storefort bench vault`.

@@ -48,6 +48,9 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Bench(BenchCommand::Catalog(a)) => {
             crate::bench::catalog(&a).await.map(|_| ExitCode::SUCCESS)
         }
+        Command::Bench(BenchCommand::Checkout(a)) => crate::bench::checkout::run(&a)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Vault(a)) => crate::bench::vault::run(&a)
             .await
             .map(|_| ExitCode::SUCCESS),

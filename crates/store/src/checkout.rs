@@ -319,9 +319,17 @@ impl Db {
     }
 
     /// The secret that lets a guest see their own order (a keyed hash of its ID, so nothing
-    /// needs storing and a replayed checkout can hand it out again).
+    /// needs storing and a replayed checkout can hand it out again). Written with the letters
+    /// a-p only: a hex digit run could look like a card number to the card guard.
     pub fn order_access_token(&self, order: &OrderId) -> Result<String, StoreError> {
-        self.blind_index("order-access", order.as_str())
+        Ok(self
+            .blind_index("order-access", order.as_str())?
+            .chars()
+            .map(|c| match c {
+                '0'..='9' => char::from(b'g' + (c as u8 - b'0')),
+                other => other,
+            })
+            .collect())
     }
 
     /// Does `token` open this order?

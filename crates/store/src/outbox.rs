@@ -117,64 +117,125 @@ pub fn backoff_ms(failed_attempts: i64) -> i64 {
 /// An error message fit to keep in clear: anything address-like masked (a server's refusal
 /// often quotes the recipient), cut to a sane length.
 fn scrub(error: &str) -> String {
-    let masked: Vec<String> = error
+    let masked: Vec<&str> = error
         .split(' ')
-        .map(|w| {
-            if w.contains('@') {
-                "<address>".to_string()
-            } else {
-                w.to_string()
-            }
-        })
+        .map(|w| if w.contains('@') { "<address>" } else { w })
         .collect();
     masked.join(" ").chars().take(MAX_ERROR).collect()
 }
 
 fn check(e: &OutgoingEmail) -> Result<(), ValidationError> {
-    if e.kind.trim().is_empty() {
-        return Err(ValidationError::new(
+    let subject = e.subject.trim();
+    let rules = [
+        (
             "kind",
+            e.kind.trim().is_empty(),
             "say what kind of email this is",
-        ));
-    }
-    if validate_email(&e.to).is_err() {
-        return Err(ValidationError::new(
+        ),
+        (
             "to",
+            validate_email(&e.to).is_err(),
             "enter the recipient's email address like name@example.com",
-        ));
-    }
-    if e.subject.trim().is_empty() || e.subject.contains(['\r', '\n']) {
-        return Err(ValidationError::new(
+        ),
+        (
             "subject",
+            subject.is_empty() || subject.contains(['\r', '\n']),
             "enter a subject on one line",
-        ));
+        ),
+        ("text", e.text.trim().is_empty(), "the email has no text"),
+    ];
+    match rules.into_iter().find(|(_, broken, _)| *broken) {
+        Some((field, _, message)) => Err(ValidationError::new(field, message)),
+        None => Ok(()),
     }
-    if e.text.trim().is_empty() {
-        return Err(ValidationError::new("text", "the email has no text"));
+}
+
+/// A customer's key as (key id, wrapped, wrapped by), read with `exec`.
+type KeyRow = Option<(Option<String>, Option<String>, Option<String>)>;
+
+async fn key_row<'e, E>(exec: E, customer: &CustomerId) -> Result<KeyRow, StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    Ok(sqlx::query_as(
+        "SELECT c.key_id, k.wrapped, k.wrapped_by FROM customers c \
+         LEFT JOIN customer_keys k ON k.id = c.key_id WHERE c.id = $1",
+    )
+    .bind(customer.as_str())
+    .fetch_optional(exec)
+    .await?)
+}
+
+/// A sealed row ready to insert.
+struct Sealed {
+    id: String,
+    key_id: String,
+    recipient: String,
+    body: String,
+}
+
+async fn insert<'e, E>(db: &Db, exec: E, e: &OutgoingEmail, s: &Sealed) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    // A customer's mail only while the key is still theirs (not erased or rotated since).
+    let guard = match e.customer_id {
+        Some(_) => "WHERE EXISTS (SELECT 1 FROM customers WHERE id = $3 AND key_id = $4)",
+        None => "",
+    };
+    let done = sqlx::query(&format!(
+        "INSERT INTO outbox (id, kind, customer_id, key_id, recipient, body, attempts, \
+         next_attempt_at, created_at) SELECT $1, $2, $3, $4, $5, $6, 0, $7, $7 {guard}"
+    ))
+    .bind(&s.id)
+    .bind(e.kind.trim())
+    .bind(e.customer_id.as_ref().map(|c| c.as_str().to_string()))
+    .bind(&s.key_id)
+    .bind(&s.recipient)
+    .bind(&s.body)
+    .bind(db.now())
+    .execute(exec)
+    .await?;
+    match done.rows_affected() {
+        1 => Ok(()),
+        _ => Err(StoreError::Busy("customer")),
     }
-    Ok(())
 }
 
 impl Db {
     /// Queue an email; returns its outbox id. See [`Db::enqueue_email_in`].
     pub async fn enqueue_email(&self, e: &OutgoingEmail) -> Result<String, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let id = self.enqueue_email_in(&mut tx, e).await?;
-        tx.commit().await?;
-        Ok(id)
+        check(e)?;
+        let key = match &e.customer_id {
+            Some(c) => key_row(&self.pool, c).await?,
+            None => None,
+        };
+        let sealed = self.seal_email(e, key).await?;
+        insert(self, &self.pool, e, &sealed).await?;
+        Ok(sealed.id)
     }
 
-    /// Queue an email inside the caller's transaction (it is sent only if that commits).
-    /// Sealed under the customer's current key (an erased customer: [`StoreError::Erased`]),
-    /// or under the active data key when there is no customer. Due at once.
+    /// Queue an email inside the caller's transaction (it is sent only if that commits; the
+    /// customer may have been created in it). Sealed under the customer's current key (an
+    /// erased customer: [`StoreError::Erased`]), or under the active data key when there is
+    /// no customer. Due at once.
     pub async fn enqueue_email_in(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         e: &OutgoingEmail,
     ) -> Result<String, StoreError> {
         check(e)?;
+        let key = match &e.customer_id {
+            Some(c) => key_row(&mut **tx, c).await?,
+            None => None,
+        };
+        let sealed = self.seal_email(e, key).await?;
+        insert(self, &mut **tx, e, &sealed).await?;
+        Ok(sealed.id)
+    }
+
+    async fn seal_email(&self, e: &OutgoingEmail, key: KeyRow) -> Result<Sealed, StoreError> {
         let id = new_id();
-        let now = self.now();
         let to = e.to.trim();
         let body = serde_json::to_string(&Body {
             subject: e.subject.trim().to_string(),
@@ -182,57 +243,33 @@ impl Db {
             html: e.html.clone(),
         })
         .map_err(|_| StoreError::Busy("email"))?;
-        let (key_id, recipient, body) = match &e.customer_id {
-            Some(c) => {
-                // Read through the transaction: the customer may have been created in it.
-                let row: Option<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                    "SELECT c.key_id, k.wrapped, k.wrapped_by FROM customers c \
-                         LEFT JOIN customer_keys k ON k.id = c.key_id WHERE c.id = $1",
-                )
-                .bind(c.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-                let (key_id, wrapped, by) = match row {
-                    None => return Err(StoreError::not_found("customer", c.as_str())),
-                    Some((None, _, _)) => return Err(StoreError::Erased),
-                    Some((Some(k), Some(w), Some(b))) => (k, w, b),
-                    Some((Some(k), _, _)) => return Err(StoreError::KeyGone(k)),
-                };
-                let key = self.customer_key_from(&key_id, &wrapped, &by).await?;
-                let r = seal_field(&key, &key_id, to, &ctx("recipient", &id))?;
-                let b = seal_field(&key, &key_id, &body, &ctx("body", &id))?;
-                (key_id, r, b)
-            }
-            None => {
-                let r = self.seal_secret(to, &ctx("recipient", &id)).await?;
-                let b = self.seal_secret(&body, &ctx("body", &id)).await?;
-                let key_id = keyring::key_id_of(&r).unwrap_or_default().to_string();
-                (key_id, r, b)
-            }
+        let (rc, bc) = (ctx("recipient", &id), ctx("body", &id));
+        let Some(customer) = &e.customer_id else {
+            let recipient = self.seal_secret(to, &rc).await?;
+            let body = self.seal_secret(&body, &bc).await?;
+            let key_id = keyring::key_id_of(&recipient)
+                .unwrap_or_default()
+                .to_string();
+            return Ok(Sealed {
+                id,
+                key_id,
+                recipient,
+                body,
+            });
         };
-        // A customer's mail only while the key is still theirs (not erased or rotated since).
-        let guard = if e.customer_id.is_some() {
-            "WHERE EXISTS (SELECT 1 FROM customers WHERE id = $3 AND key_id = $4)"
-        } else {
-            ""
+        let (key_id, wrapped, by) = match key {
+            None => return Err(StoreError::not_found("customer", customer.as_str())),
+            Some((None, _, _)) => return Err(StoreError::Erased),
+            Some((Some(k), Some(w), Some(b))) => (k, w, b),
+            Some((Some(k), _, _)) => return Err(StoreError::KeyGone(k)),
         };
-        let done = sqlx::query(&format!(
-            "INSERT INTO outbox (id, kind, customer_id, key_id, recipient, body, attempts, \
-             next_attempt_at, created_at) SELECT $1, $2, $3, $4, $5, $6, 0, $7, $7 {guard}"
-        ))
-        .bind(&id)
-        .bind(e.kind.trim())
-        .bind(e.customer_id.as_ref().map(|c| c.as_str().to_string()))
-        .bind(&key_id)
-        .bind(&recipient)
-        .bind(&body)
-        .bind(now)
-        .execute(&mut **tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Err(StoreError::Busy("customer"));
-        }
-        Ok(id)
+        let key = self.customer_key_from(&key_id, &wrapped, &by).await?;
+        Ok(Sealed {
+            recipient: seal_field(&key, &key_id, to, &rc)?,
+            body: seal_field(&key, &key_id, &body, &bc)?,
+            id,
+            key_id,
+        })
     }
 
     /// Take up to `limit` due emails for sending, oldest due first, opened. Each is leased
@@ -378,20 +415,16 @@ impl Db {
 
     /// Nothing was updated: fine if the row exists (already sent), else not found.
     async fn exists_if_none(&self, id: &str, updated: u64) -> Result<(), StoreError> {
-        if updated > 0 {
-            return Ok(());
-        }
-        let found: Option<String> = if looks_like_id(id) {
-            sqlx::query_scalar("SELECT id FROM outbox WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?
-        } else {
-            None
-        };
-        match found {
-            Some(_) => Ok(()),
-            None => Err(StoreError::not_found("email", id)),
+        let exists = updated > 0
+            || (looks_like_id(id)
+                && sqlx::query("SELECT id FROM outbox WHERE id = $1")
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .is_some());
+        match exists {
+            true => Ok(()),
+            false => Err(StoreError::not_found("email", id)),
         }
     }
 

@@ -132,6 +132,7 @@ async fn an_order_reserves_stock_and_records_its_prices() {
         let token = db.order_access_token(&placed.order_id).unwrap();
         assert!(db.order_access_ok(&placed.order_id, &token));
         assert!(!db.order_access_ok(&placed.order_id, "guess"));
+        assert!(token.len() >= 64 && token.chars().all(|c| c.is_ascii_lowercase()), "{token}");
         // The cart is closed: it cannot change any more.
         let e = db.cart_add(&cart, &s.variant, 1).await.unwrap_err();
         assert!(matches!(e, StoreError::State { .. }), "{e:?}");

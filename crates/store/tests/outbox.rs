@@ -399,3 +399,40 @@ async fn mail_queued_in_a_transaction_exists_only_if_it_commits() {
         assert_eq!(due[0].to, "cy@example.com");
     }
 }
+
+/// A key rotation must carry queued mail to the new keys (rotation.rs re-seals `outbox` rows
+/// and keeps their customer keys until then). Without it, a rotation finished during an SMTP
+/// outage leaves that mail unopenable.
+#[tokio::test]
+#[ignore = "needs the outbox handling in rotation.rs (see the mail helper's report)"]
+async fn queued_mail_survives_a_key_rotation() {
+    let clock = Arc::new(ManualClock::new(1_700_000_000_000));
+    for t in common::backends_with_clock(clock.clone()).await {
+        let db = &t.db;
+        let c = db
+            .create_customer(&customer("Ann Archer", "ann@example.com"), None)
+            .await
+            .unwrap();
+        db.enqueue_email(&mail("ann@example.com", Some(&c.id)))
+            .await
+            .unwrap();
+        db.enqueue_email(&mail("guest@example.com", None))
+            .await
+            .unwrap();
+        let status = db.begin_rotation().await.unwrap();
+        assert_eq!(status.secrets_left, 1, "{}: guest mail counted", t.name);
+        while db.rotate_batch(10).await.unwrap() > 0 {}
+        clock.advance(MINUTE);
+        while db.rotate_batch(10).await.unwrap() > 0 {}
+        assert!(db.finish_rotation().await.unwrap(), "{}", t.name);
+        let mut to: Vec<String> = db
+            .due_emails(10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.to)
+            .collect();
+        to.sort();
+        assert_eq!(to, ["ann@example.com", "guest@example.com"], "{}", t.name);
+    }
+}

@@ -12,8 +12,8 @@ use admin_customers_support::{owner, staff};
 use admin_orders_support::*;
 use axum::http::StatusCode;
 use common::app;
-use storefort_core::order_state::OrderStatus;
 use staff_support::{audit_log, reauth};
+use storefort_core::order_state::OrderStatus;
 
 /// `YYYY-MM-DD` of a UTC instant.
 fn day(ms: i64) -> String {
@@ -32,7 +32,11 @@ async fn the_list_filters_orders_and_the_order_page_shows_its_timeline() {
 
     let all = m.get(&t, "/admin/orders").await;
     assert_eq!(all.status, StatusCode::OK);
-    assert!(all.body.contains(&row) && all.body.contains(&other_row), "{}", all.body);
+    assert!(
+        all.body.contains(&row) && all.body.contains(&other_row),
+        "{}",
+        all.body
+    );
     assert!(all.body.contains(&format!("#{}", o.number)));
     assert!(all.body.contains("ann@example.com") && all.body.contains("Paid"));
     assert!(all.body.contains("On hold"));
@@ -51,7 +55,11 @@ async fn the_list_filters_orders_and_the_order_page_shows_its_timeline() {
         ("payment=sandbox".to_string(), true, false),
         ("payment=manual".to_string(), false, true),
         (format!("customer={}", o.customer.0), true, false),
-        (format!("status=paid&customer={}", other.customer.0), false, false),
+        (
+            format!("status=paid&customer={}", other.customer.0),
+            false,
+            false,
+        ),
     ];
     for (q, paid_shown, held_shown) in cases {
         let res = m.get(&t, &format!("/admin/orders?{q}")).await;
@@ -160,7 +168,11 @@ async fn fulfil_then_refund_part_and_refuse_a_refund_above_what_is_left() {
         .post(
             &t,
             &o.action("refund"),
-            &[("amount", "10.00"), ("reason", "one shirt returned"), ("restock_0", "1")],
+            &[
+                ("amount", "10.00"),
+                ("reason", "one shirt returned"),
+                ("restock_0", "1"),
+            ],
         )
         .await;
     assert_eq!(part.status, StatusCode::SEE_OTHER, "{}", part.body);
@@ -192,7 +204,10 @@ async fn fulfil_then_refund_part_and_refuse_a_refund_above_what_is_left() {
         (vec![("amount", "-5")], "Amount"),
         (vec![("amount", "abc")], "Amount"),
         (vec![("amount", "0")], "Amount"),
-        (vec![("amount", "1.00"), ("restock_0", "9")], "Put back in stock"),
+        (
+            vec![("amount", "1.00"), ("restock_0", "9")],
+            "Put back in stock",
+        ),
     ] {
         let res = m.post(&t, &o.action("refund"), &form).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
@@ -219,7 +234,11 @@ async fn a_refund_needs_the_password_typed_recently() {
     let before = fingerprint(&t, &o).await;
     let res = m.post(&t, &o.action("refund"), &[("amount", "5.00")]).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER);
-    assert!(res.location().starts_with("/admin/reauth?next="), "{}", res.location());
+    assert!(
+        res.location().starts_with("/admin/reauth?next="),
+        "{}",
+        res.location()
+    );
     assert_eq!(fingerprint(&t, &o).await, before);
     reauth(&t, &m.cookie).await;
     let res = m.post(&t, &o.action("refund"), &[("amount", "5.00")]).await;
@@ -261,7 +280,9 @@ async fn a_paid_order_is_refunded_not_cancelled_and_an_unpaid_one_cancels() {
     let page = m.get(&t, &held.page()).await;
     assert!(page.body.contains("never paid") && page.body.contains("Cancelled"));
     // Cancelled is final.
-    let again = m.post(&t, &held.action("cancel"), &[("reason", "twice")]).await;
+    let again = m
+        .post(&t, &held.action("cancel"), &[("reason", "twice")])
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
 

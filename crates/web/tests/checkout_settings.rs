@@ -9,8 +9,8 @@ mod staff_support;
 use admin_customers_support::{owner, staff};
 use axum::http::StatusCode;
 use common::app;
-use storefort_core::pricing::{DiscountKind, ShippingKind};
 use staff_support::audit_log;
+use storefort_core::pricing::{DiscountKind, ShippingKind};
 
 const PAGE: &str = "/admin/checkout-settings";
 
@@ -46,14 +46,30 @@ async fn owner_adds_and_switches_shipping_methods() {
     assert_eq!(all.len(), 1);
     let m = &all[0];
     assert_eq!(
-        (m.name.as_str(), m.kind, m.amount_minor, m.threshold_minor, m.enabled),
-        ("Royal Mail 2nd class", ShippingKind::FreeOver, 350, Some(4000), true)
+        (
+            m.name.as_str(),
+            m.kind,
+            m.amount_minor,
+            m.threshold_minor,
+            m.enabled
+        ),
+        (
+            "Royal Mail 2nd class",
+            ShippingKind::FreeOver,
+            350,
+            Some(4000),
+            true
+        )
     );
     let shown = o.get(&t, res.location()).await;
-    assert!(shown.body.contains("Shipping method saved.") && shown.body.contains("free from £40.00"));
+    assert!(
+        shown.body.contains("Shipping method saved.") && shown.body.contains("free from £40.00")
+    );
     let audited = audit_log(&t, "settings.changed").await;
     assert_eq!(audited.len(), 1);
-    assert!(audited[0].details.contains("shipping method added: Royal Mail 2nd class"));
+    assert!(audited[0]
+        .details
+        .contains("shipping method added: Royal Mail 2nd class"));
 
     // Switch off, then change it to a flat rate.
     let off = o
@@ -70,12 +86,20 @@ async fn owner_adds_and_switches_shipping_methods() {
         .post(
             &t,
             &format!("/admin/checkout-settings/shipping/{}", m.id),
-            &[("name", "Courier"), ("kind", "flat"), ("amount", "6"), ("enabled", "on")],
+            &[
+                ("name", "Courier"),
+                ("kind", "flat"),
+                ("amount", "6"),
+                ("enabled", "on"),
+            ],
         )
         .await;
     assert_eq!(edit.status, StatusCode::SEE_OTHER, "{}", edit.body);
     let m2 = t.db.shipping_method(&m.id).await.unwrap();
-    assert_eq!((m2.name.as_str(), m2.kind, m2.amount_minor, m2.enabled), ("Courier", ShippingKind::Flat, 600, true));
+    assert_eq!(
+        (m2.name.as_str(), m2.kind, m2.amount_minor, m2.enabled),
+        ("Courier", ShippingKind::Flat, 600, true)
+    );
     assert_eq!(audit_log(&t, "settings.changed").await.len(), 3);
 
     // Refused: an edit with a negative amount keeps the stored method.
@@ -96,11 +120,23 @@ async fn refused_shipping_methods_name_the_field_and_store_nothing() {
     let t = app().await;
     let o = owner(&t).await;
     let cases: [(&[(&str, &str)], &str); 5] = [
-        (&[("name", "Post"), ("kind", "flat"), ("amount", "-3.50")], "Amount:"),
-        (&[("name", "Post"), ("kind", "flat"), ("amount", "3.505")], "Amount:"),
+        (
+            &[("name", "Post"), ("kind", "flat"), ("amount", "-3.50")],
+            "Amount:",
+        ),
+        (
+            &[("name", "Post"), ("kind", "flat"), ("amount", "3.505")],
+            "Amount:",
+        ),
         (&[("name", ""), ("kind", "flat"), ("amount", "3")], "Name:"),
-        (&[("name", "Post"), ("kind", "drone"), ("amount", "3")], "Kind:"),
-        (&[("name", "Post"), ("kind", "free_over"), ("amount", "3")], "Free over:"),
+        (
+            &[("name", "Post"), ("kind", "drone"), ("amount", "3")],
+            "Kind:",
+        ),
+        (
+            &[("name", "Post"), ("kind", "free_over"), ("amount", "3")],
+            "Free over:",
+        ),
     ];
     for (form, field) in cases {
         let res = o.post(&t, "/admin/checkout-settings/shipping", form).await;
@@ -108,7 +144,10 @@ async fn refused_shipping_methods_name_the_field_and_store_nothing() {
         assert!(res.body.contains(field), "{form:?}: {}", res.body);
         assert!(res.body.contains("aria-invalid=\"true\""), "{form:?}");
         // What was typed is kept.
-        assert!(res.body.contains(&format!("value=\"{}\"", form[2].1)), "{form:?}");
+        assert!(
+            res.body.contains(&format!("value=\"{}\"", form[2].1)),
+            "{form:?}"
+        );
     }
     assert!(t.db.shipping_methods(false).await.unwrap().is_empty());
     assert!(audit_log(&t, "settings.changed").await.is_empty());
@@ -139,7 +178,14 @@ async fn owner_adds_discount_codes_and_bad_values_are_refused() {
     assert_eq!(codes.len(), 1);
     let d = &codes[0];
     assert_eq!(
-        (d.code.as_str(), d.kind, d.value, d.min_spend_minor, d.usage_limit, d.enabled),
+        (
+            d.code.as_str(),
+            d.kind,
+            d.value,
+            d.min_spend_minor,
+            d.usage_limit,
+            d.enabled
+        ),
         ("SUMMER10", DiscountKind::Percent, 1250, 2000, Some(5), true)
     );
     // Works through the whole last day.
@@ -165,13 +211,51 @@ async fn owner_adds_discount_codes_and_bad_values_are_refused() {
 
     let yesterday = day(t.db.now() - 24 * 60 * 60 * 1000);
     let cases: [(&[(&str, &str)], &str, StatusCode); 7] = [
-        (&[("code", "BIG"), ("kind", "percent"), ("value", "150")], "Value:", StatusCode::UNPROCESSABLE_ENTITY),
-        (&[("code", "BIG"), ("kind", "percent"), ("value", "ten")], "Value:", StatusCode::UNPROCESSABLE_ENTITY),
-        (&[("code", "BIG"), ("kind", "fixed"), ("value", "-5")], "Value:", StatusCode::UNPROCESSABLE_ENTITY),
-        (&[("code", "no spaces"), ("kind", "fixed"), ("value", "5")], "Code:", StatusCode::UNPROCESSABLE_ENTITY),
-        (&[("code", "BIG"), ("kind", "fixed"), ("value", "5"), ("usage_limit", "0")], "Usage limit:", StatusCode::UNPROCESSABLE_ENTITY),
-        (&[("code", "BIG"), ("kind", "fixed"), ("value", "5"), ("expires", yesterday.as_str())], "Expiry date:", StatusCode::UNPROCESSABLE_ENTITY),
-        (&[("code", "Summer10"), ("kind", "fixed"), ("value", "5")], "Code:", StatusCode::CONFLICT),
+        (
+            &[("code", "BIG"), ("kind", "percent"), ("value", "150")],
+            "Value:",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &[("code", "BIG"), ("kind", "percent"), ("value", "ten")],
+            "Value:",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &[("code", "BIG"), ("kind", "fixed"), ("value", "-5")],
+            "Value:",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &[("code", "no spaces"), ("kind", "fixed"), ("value", "5")],
+            "Code:",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &[
+                ("code", "BIG"),
+                ("kind", "fixed"),
+                ("value", "5"),
+                ("usage_limit", "0"),
+            ],
+            "Usage limit:",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &[
+                ("code", "BIG"),
+                ("kind", "fixed"),
+                ("value", "5"),
+                ("expires", yesterday.as_str()),
+            ],
+            "Expiry date:",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &[("code", "Summer10"), ("kind", "fixed"), ("value", "5")],
+            "Code:",
+            StatusCode::CONFLICT,
+        ),
     ];
     for (form, field, status) in cases {
         let res = o.post(&t, "/admin/checkout-settings/discounts", form).await;
@@ -190,21 +274,38 @@ async fn shop_settings_and_tax_rates() {
         .post(
             &t,
             "/admin/checkout-settings/shop",
-            &[("country", "de"), ("online_location", t.location.id.0.as_str())],
+            &[
+                ("country", "de"),
+                ("online_location", t.location.id.0.as_str()),
+            ],
         )
         .await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     let s = t.db.shop_settings().await.unwrap();
     assert_eq!(
-        (s.country.as_str(), s.prices_include_tax, s.online_location_id.as_deref()),
+        (
+            s.country.as_str(),
+            s.prices_include_tax,
+            s.online_location_id.as_deref()
+        ),
         ("DE", false, Some(t.location.id.0.as_str()))
     );
     let changed = audit_log(&t, "settings.changed").await;
-    assert!(changed[0].details.contains("country GB -> DE"), "{}", changed[0].details);
+    assert!(
+        changed[0].details.contains("country GB -> DE"),
+        "{}",
+        changed[0].details
+    );
 
     for (form, field) in [
-        (vec![("country", "ZZ"), ("prices_include_tax", "on")], "Country:"),
-        (vec![("country", "GB"), ("online_location", "nowhere")], "Online stock location:"),
+        (
+            vec![("country", "ZZ"), ("prices_include_tax", "on")],
+            "Country:",
+        ),
+        (
+            vec![("country", "GB"), ("online_location", "nowhere")],
+            "Online stock location:",
+        ),
     ] {
         let res = o.post(&t, "/admin/checkout-settings/shop", &form).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
@@ -219,18 +320,48 @@ async fn shop_settings_and_tax_rates() {
         .post(
             &t,
             "/admin/checkout-settings/tax-rates",
-            &[("tax_class", class_id.as_str()), ("country", "fr"), ("rate", "5.5")],
+            &[
+                ("tax_class", class_id.as_str()),
+                ("country", "fr"),
+                ("rate", "5.5"),
+            ],
         )
         .await;
     assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.body);
     assert_eq!(t.db.tax_rate_for(&class_id, "FR").await.unwrap(), 550);
     for (form, field) in [
-        (vec![("tax_class", class_id.as_str()), ("country", "QQ"), ("rate", "20")], "Country:"),
-        (vec![("tax_class", class_id.as_str()), ("country", "IT"), ("rate", "120")], "Rate:"),
-        (vec![("tax_class", class_id.as_str()), ("country", "IT"), ("rate", "-1")], "Rate:"),
-        (vec![("tax_class", "nope"), ("country", "IT"), ("rate", "20")], "Tax class:"),
+        (
+            vec![
+                ("tax_class", class_id.as_str()),
+                ("country", "QQ"),
+                ("rate", "20"),
+            ],
+            "Country:",
+        ),
+        (
+            vec![
+                ("tax_class", class_id.as_str()),
+                ("country", "IT"),
+                ("rate", "120"),
+            ],
+            "Rate:",
+        ),
+        (
+            vec![
+                ("tax_class", class_id.as_str()),
+                ("country", "IT"),
+                ("rate", "-1"),
+            ],
+            "Rate:",
+        ),
+        (
+            vec![("tax_class", "nope"), ("country", "IT"), ("rate", "20")],
+            "Tax class:",
+        ),
     ] {
-        let res = o.post(&t, "/admin/checkout-settings/tax-rates", &form).await;
+        let res = o
+            .post(&t, "/admin/checkout-settings/tax-rates", &form)
+            .await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{form:?}");
         assert!(res.body.contains(field), "{form:?}: {}", res.body);
     }
@@ -244,7 +375,10 @@ async fn shop_settings_and_tax_rates() {
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert!(t.db.tax_rates().await.unwrap().is_empty());
-    assert_eq!(t.db.tax_rate_for(&class_id, "FR").await.unwrap(), class.rate_bp);
+    assert_eq!(
+        t.db.tax_rate_for(&class_id, "FR").await.unwrap(),
+        class.rate_bp
+    );
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ const LIST_RUNS: usize = 200;
 const WARMUP: Duration = Duration::from_millis(500);
 
 /// Where the bench database lives; dropped at the end.
-enum Scratch {
+pub(crate) enum Scratch {
     Sqlite(#[allow(dead_code)] tempfile::TempDir),
     Postgres { url: String, schema: String },
 }
@@ -51,7 +51,7 @@ fn address(i: u64) -> Address {
     }
 }
 
-async fn open(url: Option<&str>) -> CliResult<(Db, Scratch, String)> {
+pub(crate) async fn open(url: Option<&str>) -> CliResult<(Db, Scratch, String)> {
     let (db, scratch, about) = match url {
         None => {
             let dir = tempfile::Builder::new()
@@ -85,7 +85,7 @@ async fn open(url: Option<&str>) -> CliResult<(Db, Scratch, String)> {
     Ok((db, scratch, about))
 }
 
-async fn drop_scratch(scratch: Scratch) -> CliResult<()> {
+pub(crate) async fn drop_scratch(scratch: Scratch) -> CliResult<()> {
     if let Scratch::Postgres { url, schema } = scratch {
         let admin = Db::connect(&url).await?;
         sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
@@ -97,7 +97,7 @@ async fn drop_scratch(scratch: Scratch) -> CliResult<()> {
 }
 
 /// The `q` quantile (0..=1) of sorted durations, in milliseconds.
-fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+pub(crate) fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -105,7 +105,7 @@ fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met {
         "met"
     } else {

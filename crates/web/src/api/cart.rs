@@ -36,7 +36,9 @@ pub(crate) fn header(parts: &Parts, name: &str) -> Result<Option<String>, ApiErr
         ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_header",
-            format!("the {name} header must be plain text of at most {MAX_HEADER_CHARS} characters"),
+            format!(
+                "the {name} header must be plain text of at most {MAX_HEADER_CHARS} characters"
+            ),
         )
         .field(name)
     };
@@ -56,14 +58,16 @@ impl<S: Send + Sync> FromRequestParts<S> for CartToken {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        header(parts, CART_TOKEN_HEADER)?.map(CartToken).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send the cart's token (from POST /api/v1/carts) in the X-Cart-Token header",
-            )
-            .field(CART_TOKEN_HEADER)
-        })
+        header(parts, CART_TOKEN_HEADER)?
+            .map(CartToken)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "send the cart's token (from POST /api/v1/carts) in the X-Cart-Token header",
+                )
+                .field(CART_TOKEN_HEADER)
+            })
     }
 }
 
@@ -187,7 +191,10 @@ pub async fn priced(state: &AppState, cart: Cart, params: &QuoteParams) -> ApiRe
                 // say so, as the cart page does. Any other rule broken fails again below.
                 let mut plain = cart.clone();
                 plain.discount_code = None;
-                let q = state.db.price_cart(&plain, &country, method.as_ref()).await?;
+                let q = state
+                    .db
+                    .price_cart(&plain, &country, method.as_ref())
+                    .await?;
                 problems.push(CartProblem {
                     field: v.field,
                     variant_id: None,
@@ -200,7 +207,10 @@ pub async fn priced(state: &AppState, cart: Cart, params: &QuoteParams) -> ApiRe
     };
     for l in &cart.lines {
         let (field, message) = if !l.on_sale {
-            ("variant_id", format!("{} is no longer on sale; please remove it", l.name))
+            (
+                "variant_id",
+                format!("{} is no longer on sale; please remove it", l.name),
+            )
         } else if !l.in_stock() {
             let m = match l.available {
                 n if n <= 0 => format!("{} is out of stock", l.name),
@@ -295,14 +305,14 @@ pub async fn add_line(
     ApiJson(i): ApiJson<AddLine>,
 ) -> ApiResult<Json<PricedCart>> {
     if !(1..=MAX_QUANTITY).contains(&i.quantity) {
-        return Err(ValidationError::new(
-            "quantity",
-            format!("add between 1 and {MAX_QUANTITY}"),
-        )
-        .into());
+        return Err(
+            ValidationError::new("quantity", format!("add between 1 and {MAX_QUANTITY}")).into(),
+        );
     }
     let cart = cart_of(&s, &token).await?;
-    let cart = s.db.cart_add(&cart.id, i.variant_id.trim(), i.quantity).await?;
+    let cart =
+        s.db.cart_add(&cart.id, i.variant_id.trim(), i.quantity)
+            .await?;
     Ok(Json(priced(&s, cart, &q).await?))
 }
 
@@ -327,10 +337,9 @@ pub async fn set_line(
         .into());
     }
     let cart = cart_of(&s, &token).await?;
-    let cart = s
-        .db
-        .cart_set_quantity(&cart.id, &variant_id, i.quantity)
-        .await?;
+    let cart =
+        s.db.cart_set_quantity(&cart.id, &variant_id, i.quantity)
+            .await?;
     Ok(Json(priced(&s, cart, &q).await?))
 }
 

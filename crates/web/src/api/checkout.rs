@@ -196,9 +196,8 @@ pub async fn place(
     } else {
         validated(&s, input).await?
     };
-    let placed = s
-        .db
-        .place_order(&PlaceOrder {
+    let placed =
+        s.db.place_order(&PlaceOrder {
             cart_id: cart.id.clone(),
             checkout,
             customer_id: None,

@@ -177,7 +177,10 @@ pub async fn refund(
     let order = order_id(&id)?;
     let d = s.db.order_detail(&order).await?;
     if i.amount_minor <= 0 {
-        return Err(ApiError::invalid("amount_minor", "enter an amount above zero"));
+        return Err(ApiError::invalid(
+            "amount_minor",
+            "enter an amount above zero",
+        ));
     }
     let restock = restock_of(&d, &i.restock)?;
     let reason = text::optional("reason", &i.reason, 500)?;
@@ -189,7 +192,11 @@ pub async fn refund(
         paid_minor: paid,
     };
     if let Err(v) = order_state::next_in(&cur, st, &ev) {
-        let field = if v.field == "amount" { "amount_minor".to_string() } else { v.field };
+        let field = if v.field == "amount" {
+            "amount_minor".to_string()
+        } else {
+            v.field
+        };
         return Err(StoreError::state(field, v.message).into());
     }
     p.require_recent_password(&s)?;
@@ -205,7 +212,11 @@ pub async fn refund(
         "order #{}, {} ({}), {units} units restocked, via the API",
         d.summary.number,
         cur.format(i.amount_minor),
-        if to == OrderStatus::Refunded { "in full" } else { "partial" },
+        if to == OrderStatus::Refunded {
+            "in full"
+        } else {
+            "partial"
+        },
     );
     record(&s, &p, &client, "order.refunded", order.as_str(), details).await?;
     Ok(Json(s.db.order_detail(&order).await?))

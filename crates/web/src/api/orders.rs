@@ -279,7 +279,10 @@ fn filter_of(q: ListParams) -> ApiResult<(OrderFilter, String)> {
     let mut described = Vec::new();
     if let Some(st) = &q.status {
         if OrderStatus::parse(st).is_none() {
-            return Err(bad_param("status", "not an order status (e.g. paid, on_hold)"));
+            return Err(bad_param(
+                "status",
+                "not an order status (e.g. paid, on_hold)",
+            ));
         }
         described.push(format!("status={st}"));
     }
@@ -290,8 +293,14 @@ fn filter_of(q: ListParams) -> ApiResult<(OrderFilter, String)> {
         described.push(format!("channel={c}"));
     }
     if let Some(p) = &q.payment_method {
-        if p.is_empty() || p.len() > 40 || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            return Err(bad_param("payment_method", "use a payment method ID such as sandbox"));
+        if p.is_empty()
+            || p.len() > 40
+            || !p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(bad_param(
+                "payment_method",
+                "use a payment method ID such as sandbox",
+            ));
         }
         described.push(format!("payment_method={p}"));
     }

@@ -8,22 +8,19 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
-use storefort_store::shop_settings::{ShopSettings, TaxRate};
+use axum::Router;
 
-use super::admin::{checked_form, see_other, AdminChrome};
+use super::admin::{see_other, AdminChrome};
 use super::admin_checkout_settings_codes as codes;
 use super::admin_checkout_settings_shipping as shipping;
+use super::admin_checkout_settings_shop as shop;
 use super::admin_orders_view::percent;
-use super::admin_staff::log as record;
 use super::render::{page, url_with, PageError};
 use crate::auth::{perm, Admin, AdminSession};
-use crate::middleware::ClientInfo;
 use crate::AppState;
 
 /// Staff who may change settings (owners).
@@ -38,11 +35,17 @@ pub const TARGET: &str = "checkout-settings";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(PAGE, get(show))
-        .route("/admin/checkout-settings/shop", post(save_shop))
-        .route("/admin/checkout-settings/tax-rates", post(set_rate))
-        .route("/admin/checkout-settings/tax-rates/remove", post(remove_rate))
+        .route("/admin/checkout-settings/shop", post(shop::save_shop))
+        .route("/admin/checkout-settings/tax-rates", post(shop::set_rate))
+        .route(
+            "/admin/checkout-settings/tax-rates/remove",
+            post(shop::remove_rate),
+        )
         .route("/admin/checkout-settings/shipping", post(shipping::add))
-        .route("/admin/checkout-settings/shipping/{id}", post(shipping::edit))
+        .route(
+            "/admin/checkout-settings/shipping/{id}",
+            post(shipping::edit),
+        )
         .route(
             "/admin/checkout-settings/shipping/{id}/enabled",
             post(shipping::set_enabled),
@@ -121,17 +124,23 @@ pub fn parse_percent(text: &str) -> Option<i64> {
 /// What was typed into the shop form.
 #[derive(Debug, Clone, Default)]
 pub struct ShopForm {
-    country: String,
-    prices_include_tax: bool,
-    online_location: String,
+    /// Country code.
+    pub country: String,
+    /// Prices include tax.
+    pub prices_include_tax: bool,
+    /// Location ID (empty: the first location).
+    pub online_location: String,
 }
 
 /// What was typed into the tax rate form.
 #[derive(Debug, Clone, Default)]
 pub struct TaxForm {
-    tax_class: String,
-    country: String,
-    rate: String,
+    /// Tax class ID.
+    pub tax_class: String,
+    /// Destination country.
+    pub country: String,
+    /// Rate in percent, as typed.
+    pub rate: String,
 }
 
 /// Everything the page shows besides what is stored.
@@ -288,145 +297,24 @@ pub async fn show(
     settings_page(&state, &s, StatusCode::OK, x).await
 }
 
-fn changes(old: &ShopSettings, new: &ShopSettings) -> String {
-    let mut out = Vec::new();
-    if old.country != new.country {
-        out.push(format!("country {} -> {}", old.country, new.country));
-    }
-    if old.prices_include_tax != new.prices_include_tax {
-        let word = |b: bool| if b { "included" } else { "added on top" };
-        let (a, b) = (word(old.prices_include_tax), word(new.prices_include_tax));
-        out.push(format!("tax in prices {a} -> {b}"));
-    }
-    if old.online_location_id != new.online_location_id {
-        out.push("online stock location changed".into());
-    }
-    if out.is_empty() {
-        "checkout: nothing changed".into()
-    } else {
-        format!("checkout: {}", out.join(", "))
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `POST /admin/checkout-settings/shop` (fields `country`, `prices_include_tax` checkbox,
-/// `online_location`: a location ID, empty for the first location).
-pub async fn save_shop(
-    s: Owner,
-    State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let f = checked_form(&s, &body)?;
-    let form = ShopForm {
-        country: f.text("country").to_ascii_uppercase(),
-        prices_include_tax: f.checked("prices_include_tax"),
-        online_location: f.text("online_location"),
-    };
-    let loc = form.online_location.clone();
-    let known = loc.is_empty()
-        || state.db.locations().await?.iter().any(|l| l.id.as_str() == loc);
-    let refuse = |field: &str, message: &str, form: ShopForm| Extras {
-        problem: Some(Problem::new("shop", field, message)),
-        shop: Some(form),
-        ..Default::default()
-    };
-    if !known {
-        let x = refuse("online_location", "choose one of the stock locations", form);
-        return settings_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, x).await;
+    #[test]
+    fn percentages_typed_by_people() {
+        assert_eq!(parse_percent("20"), Some(2000));
+        assert_eq!(parse_percent("12.5"), Some(1250));
+        assert_eq!(parse_percent(" 7.25% "), Some(725));
+        assert_eq!(parse_percent("0"), Some(0));
+        assert_eq!(parse_percent("150"), Some(15000));
+        for bad in ["", "-1", "1.234", "ten", ".5", "1e3", "9999999"] {
+            assert_eq!(parse_percent(bad), None, "{bad}");
+        }
+        assert_eq!(label("amount_minor"), "Amount");
+        assert_eq!(
+            Problem::new("ship-new", "threshold_minor", "x").text,
+            "Free over: x"
+        );
     }
-    let old = state.db.shop_settings().await?;
-    let new = ShopSettings {
-        country: form.country.clone(),
-        prices_include_tax: form.prices_include_tax,
-        online_location_id: (!loc.is_empty()).then_some(loc),
-    };
-    match state.db.set_shop_settings(&new).await {
-        Ok(saved) => {
-            let details = changes(&old, &saved);
-            record(&state, &s, &client, "settings.changed", TARGET, details).await?;
-            Ok(done("shop"))
-        }
-        Err(storefort_store::StoreError::Invalid(v)) => {
-            let x = refuse(&v.field, &v.message, form);
-            settings_page(&state, &s, StatusCode::UNPROCESSABLE_ENTITY, x).await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `POST /admin/checkout-settings/tax-rates` (fields `tax_class`, `country`, `rate` in
-/// percent): add a country's rate for a tax class, or change it.
-pub async fn set_rate(
-    s: Owner,
-    State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let f = checked_form(&s, &body)?;
-    let form = TaxForm {
-        tax_class: f.text("tax_class"),
-        country: f.text("country").to_ascii_uppercase(),
-        rate: f.text("rate"),
-    };
-    let classes = state.db.tax_classes().await?;
-    let class = classes.iter().find(|c| c.id.as_str() == form.tax_class);
-    let refuse = |field: &str, message: &str, form: TaxForm| Extras {
-        problem: Some(Problem::new("tax", field, message)),
-        tax: form,
-        ..Default::default()
-    };
-    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
-    let Some(class) = class else {
-        let x = refuse("tax_class", "choose one of the tax classes", form);
-        return settings_page(&state, &s, unprocessable, x).await;
-    };
-    let Some(rate_bp) = parse_percent(&form.rate) else {
-        let x = refuse("rate", "enter a percentage like 20 or 5.5", form);
-        return settings_page(&state, &s, unprocessable, x).await;
-    };
-    let rate = TaxRate {
-        tax_class_id: form.tax_class.clone(),
-        country: form.country.clone(),
-        rate_bp,
-    };
-    match state.db.set_tax_rate(&rate).await {
-        Ok(saved) => {
-            let details = format!(
-                "tax rate set: {} in {} at {}",
-                class.name,
-                saved.country,
-                percent(saved.rate_bp)
-            );
-            record(&state, &s, &client, "settings.changed", TARGET, details).await?;
-            Ok(done("rate"))
-        }
-        Err(storefort_store::StoreError::Invalid(v)) => {
-            let x = refuse(&v.field, &v.message, form);
-            settings_page(&state, &s, unprocessable, x).await
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// `POST /admin/checkout-settings/tax-rates/remove` (fields `tax_class`, `country`; an unknown
-/// pair is 404).
-pub async fn remove_rate(
-    s: Owner,
-    State(state): State<AppState>,
-    Extension(client): Extension<ClientInfo>,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let f = checked_form(&s, &body)?;
-    let (class, country) = (f.text("tax_class"), f.text("country"));
-    state.db.remove_tax_rate(&class, &country).await?;
-    let name = state
-        .db
-        .tax_classes()
-        .await?
-        .into_iter()
-        .find(|c| c.id.as_str() == class)
-        .map_or(class, |c| c.name);
-    let details = format!("tax rate removed: {name} in {country}");
-    record(&state, &s, &client, "settings.changed", TARGET, details).await?;
-    Ok(done("rate-removed"))
 }

@@ -14,7 +14,7 @@ use super::admin::checked_form;
 use super::admin_checkout_settings::{
     done, parse_percent, settings_page, Choice, Extras, Owner, Problem, TARGET,
 };
-use super::admin_orders::day_start;
+use super::admin_orders_filters::day_start;
 use super::admin_orders_view::percent;
 use super::admin_staff::log as record;
 use super::render::{utc, FormData, PageError};
@@ -88,7 +88,9 @@ impl CodeForm {
         let value = match kind {
             DiscountKind::Percent => parse_percent(&self.value)
                 .ok_or(("value", "enter a percentage like 10 or 12.5".to_string()))?,
-            DiscountKind::Fixed => c.parse("value", &self.value).map_err(|v| ("value", v.message))?,
+            DiscountKind::Fixed => c
+                .parse("value", &self.value)
+                .map_err(|v| ("value", v.message))?,
         };
         let min_spend_minor = if self.min_spend.is_empty() {
             0
@@ -214,7 +216,11 @@ pub async fn add(
             Err(StoreError::Invalid(v)) => Problem::new("code-new", &v.field, &v.message),
             Err(StoreError::Conflict { .. }) => {
                 status = StatusCode::CONFLICT;
-                Problem::new("code-new", "code", "there is already a code like this; choose another")
+                Problem::new(
+                    "code-new",
+                    "code",
+                    "there is already a code like this; choose another",
+                )
             }
             Err(e) => return Err(e.into()),
         },
@@ -239,7 +245,11 @@ pub async fn set_enabled(
     let on = match f.get("enabled") {
         "yes" => true,
         "no" => false,
-        _ => return Err(PageError::bad_request("Press Switch on or Switch off on the page.")),
+        _ => {
+            return Err(PageError::bad_request(
+                "Press Switch on or Switch off on the page.",
+            ))
+        }
     };
     let d = state.db.discount_code(&id).await?;
     state.db.set_discount_enabled(&id, on).await?;

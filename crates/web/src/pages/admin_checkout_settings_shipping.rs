@@ -65,25 +65,32 @@ impl ShippingForm {
             name: m.name.clone(),
             kind: m.kind.as_str().into(),
             amount: c.to_decimal(m.amount_minor),
-            threshold: m.threshold_minor.map(|t| c.to_decimal(t)).unwrap_or_default(),
+            threshold: m
+                .threshold_minor
+                .map(|t| c.to_decimal(t))
+                .unwrap_or_default(),
             enabled: m.enabled,
         }
     }
 
     /// The method these values describe, or the refused field and why.
     fn method(&self, state: &AppState, id: &str) -> Result<ShippingMethod, (&'static str, String)> {
-        let kind = ShippingKind::parse(&self.kind)
-            .ok_or(("kind", "choose flat rate, free over an amount, or collection".into()))?;
+        let kind = ShippingKind::parse(&self.kind).ok_or((
+            "kind",
+            "choose flat rate, free over an amount, or collection".into(),
+        ))?;
         let c = &state.cfg.currency;
         let amount_minor = if self.amount.is_empty() {
             return Err(("amount", "enter the charge, like 3.50 (0 for free)".into()));
         } else {
-            c.parse("amount", &self.amount).map_err(|v| ("amount", v.message))?
+            c.parse("amount", &self.amount)
+                .map_err(|v| ("amount", v.message))?
         };
         let threshold_minor = match (kind, self.threshold.is_empty()) {
-            (ShippingKind::FreeOver, false) => {
-                Some(c.parse("threshold", &self.threshold).map_err(|v| ("threshold", v.message))?)
-            }
+            (ShippingKind::FreeOver, false) => Some(
+                c.parse("threshold", &self.threshold)
+                    .map_err(|v| ("threshold", v.message))?,
+            ),
             _ => None,
         };
         Ok(ShippingMethod {
@@ -255,7 +262,11 @@ pub async fn set_enabled(
     let on = match f.get("enabled") {
         "yes" => true,
         "no" => false,
-        _ => return Err(PageError::bad_request("Press Switch on or Switch off on the page.")),
+        _ => {
+            return Err(PageError::bad_request(
+                "Press Switch on or Switch off on the page.",
+            ))
+        }
     };
     let m = state.db.shipping_method(&id).await?;
     let saved = state

@@ -16,12 +16,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use storefort_core::ids::CustomerId;
 use storefort_core::order_state::OrderStatus;
-use storefort_store::order_read::{OrderFilter, OrderSummary};
+use storefort_store::order_read::OrderSummary;
 
 use super::admin::{checked_form, see_other, AdminChrome};
 use super::admin_orders_actions as actions;
+use super::admin_orders_filters::{
+    known_methods, read_filters, refuse, Filters, Refusal, CHANNELS,
+};
 use super::admin_orders_refund as refund;
 use super::admin_orders_view as view;
 use super::admin_staff::log as record;
@@ -41,10 +43,6 @@ pub type Refunder = Admin<perm::Refunds>;
 const PER_PAGE: i64 = 50;
 /// The list page.
 const LIST: &str = "/admin/orders";
-/// Channels an order can come from.
-const CHANNELS: [(&str, &str); 3] = [("web", "Web shop"), ("api", "API"), ("pos", "Till (POS)")];
-/// Payment methods an order may carry even when the gateway is not configured any more.
-const KNOWN_METHODS: [&str; 4] = ["cash", "manual", "sandbox", "stripe"];
 
 /// This module's routes (the list, the order page and its actions).
 pub fn routes() -> Router<AppState> {
@@ -83,166 +81,6 @@ struct Row {
     status: &'static str,
     total: String,
     method: String,
-}
-
-/// The filters as typed (kept in the form) and as the store takes them.
-#[derive(Default)]
-struct Filters {
-    status: String,
-    from: String,
-    to: String,
-    channel: String,
-    payment: String,
-    customer: String,
-    store: OrderFilter,
-}
-
-impl Filters {
-    /// The query parameters that reproduce these filters (for the next-page link).
-    fn params(&self) -> Vec<(&'static str, &str)> {
-        [
-            ("status", self.status.as_str()),
-            ("from", self.from.as_str()),
-            ("to", self.to.as_str()),
-            ("channel", self.channel.as_str()),
-            ("payment", self.payment.as_str()),
-            ("customer", self.customer.as_str()),
-        ]
-        .into_iter()
-        .filter(|(_, v)| !v.is_empty())
-        .collect()
-    }
-
-    /// Which filters are set, for the audit entry (status, channel and method values are not
-    /// personal; the customer is only named as a filter).
-    fn described(&self) -> String {
-        let mut out = Vec::new();
-        for (name, v) in [
-            ("status", &self.status),
-            ("channel", &self.channel),
-            ("payment", &self.payment),
-        ] {
-            if !v.is_empty() {
-                out.push(format!("{name}={v}"));
-            }
-        }
-        for (name, v) in [("from", &self.from), ("to", &self.to)] {
-            if !v.is_empty() {
-                out.push(format!("{name}={v}"));
-            }
-        }
-        if !self.customer.is_empty() {
-            out.push("one customer".into());
-        }
-        if out.is_empty() {
-            "no filters".into()
-        } else {
-            format!("filters: {}", out.join(", "))
-        }
-    }
-}
-
-/// A refused filter: the input's name and the sentence shown.
-struct Refusal {
-    field: &'static str,
-    text: String,
-}
-
-fn refuse(field: &'static str, label: &str, message: &str) -> Refusal {
-    Refusal {
-        field,
-        text: format!("{label}: {message}"),
-    }
-}
-
-/// `YYYY-MM-DD` as the UTC midnight starting that day (ms).
-pub fn day_start(text: &str) -> Option<i64> {
-    let mut parts = text.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if parts.next().is_some() || !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
-        return None;
-    }
-    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
-    let date = time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()?;
-    Some(date.midnight().assume_utc().unix_timestamp() * 1000)
-}
-
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
-
-fn known_methods(state: &AppState) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = state
-        .gateways
-        .all()
-        .iter()
-        .map(|g| (g.id().to_string(), g.label()))
-        .collect();
-    for id in KNOWN_METHODS {
-        if !out.iter().any(|(i, _)| i == id) {
-            out.push((id.to_string(), id.to_string()));
-        }
-    }
-    out
-}
-
-fn read_filters(state: &AppState, q: &HashMap<String, String>) -> (Filters, Option<Refusal>) {
-    let get = |k: &str| q.get(k).map(|v| v.trim().to_string()).unwrap_or_default();
-    let mut f = Filters {
-        status: get("status"),
-        from: get("from"),
-        to: get("to"),
-        channel: get("channel"),
-        payment: get("payment"),
-        customer: get("customer"),
-        store: OrderFilter {
-            limit: Some(PER_PAGE),
-            ..Default::default()
-        },
-    };
-    let mut refusal = None;
-    if !f.status.is_empty() {
-        match OrderStatus::parse(&f.status) {
-            Some(s) => f.store.status = Some(s.as_str().into()),
-            None => refusal = Some(refuse("status", "Status", "choose one of the listed statuses")),
-        }
-    }
-    if !f.channel.is_empty() {
-        if CHANNELS.iter().any(|(c, _)| *c == f.channel) {
-            f.store.channel = Some(f.channel.clone());
-        } else {
-            refusal = Some(refuse("channel", "Channel", "choose web shop, API or till"));
-        }
-    }
-    if !f.payment.is_empty() {
-        if known_methods(state).iter().any(|(id, _)| *id == f.payment) {
-            f.store.payment_method = Some(f.payment.clone());
-        } else {
-            refusal = Some(refuse("payment", "Payment method", "choose one of the listed methods"));
-        }
-    }
-    for (field, label) in [("from", "From date"), ("to", "To date")] {
-        let text = if field == "from" { &f.from } else { &f.to };
-        if text.is_empty() {
-            continue;
-        }
-        match day_start(text) {
-            // "To" includes the whole day.
-            Some(ms) if field == "to" => f.store.to = Some(ms + DAY_MS),
-            Some(ms) => f.store.from = Some(ms),
-            None => {
-                refusal = Some(refuse(field, label, "enter a date like 2025-03-31 (YYYY-MM-DD)"))
-            }
-        }
-    }
-    if let (Some(a), Some(b)) = (f.store.from, f.store.to) {
-        if a >= b {
-            refusal = Some(refuse("to", "To date", "must be on or after the from date"));
-        }
-    }
-    if !f.customer.is_empty() {
-        f.store.customer_id = Some(CustomerId(f.customer.clone()));
-    }
-    (f, refusal)
 }
 
 #[derive(Template)]
@@ -349,7 +187,7 @@ pub async fn list(
     Extension(client): Extension<ClientInfo>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, PageError> {
-    let (mut f, refusal) = read_filters(&state, &q);
+    let (mut f, refusal) = read_filters(&state, &q, PER_PAGE);
     let cursor = q.get("cursor").map(|c| c.trim()).filter(|c| !c.is_empty());
     let broken = || {
         PageError::bad_request(
@@ -375,7 +213,11 @@ pub async fn list(
     let details = format!(
         "{} shown, {} page, {}",
         found.items.len(),
-        if cursor.is_some() { "a later" } else { "the first" },
+        if cursor.is_some() {
+            "a later"
+        } else {
+            "the first"
+        },
         f.described()
     );
     record(&state, &s, &client, "orders.listed", "orders", details).await?;

@@ -24,7 +24,10 @@ use crate::middleware::ClientInfo;
 use crate::AppState;
 
 /// A refusal that belongs on the page (bad input, wrong state), or a real error page.
-pub fn refusal(e: ApiError, input_of: &dyn Fn(&str) -> String) -> Result<(StatusCode, Problem), PageError> {
+pub fn refusal(
+    e: ApiError,
+    input_of: &dyn Fn(&str) -> String,
+) -> Result<(StatusCode, Problem), PageError> {
     let shown = matches!(
         e.status,
         StatusCode::BAD_REQUEST
@@ -62,7 +65,16 @@ pub async fn again(
         typed,
         ..Default::default()
     };
-    order_page(state, s, client, id, status, x, "shown again after a refused action").await
+    order_page(
+        state,
+        s,
+        client,
+        id,
+        status,
+        x,
+        "shown again after a refused action",
+    )
+    .await
 }
 
 /// The order's number, for audit entries (also proves the order exists: 404 otherwise).
@@ -87,14 +99,23 @@ pub async fn fulfil(
         Ok(_) => {
             let details = format!(
                 "order #{number}, {}",
-                if tracking.is_empty() { "no tracking number" } else { "with a tracking number" }
+                if tracking.is_empty() {
+                    "no tracking number"
+                } else {
+                    "with a tracking number"
+                }
             );
             record(&state, &s, &client, "order.fulfilled", id.as_str(), details).await?;
             Ok(see_other(&order_url(id.as_str(), "fulfilled")))
         }
         Err(e) => {
             let (status, p) = refusal(e.into(), &|f| {
-                if f == "tracking" { "fulfil-tracking" } else { "" }.to_string()
+                if f == "tracking" {
+                    "fulfil-tracking"
+                } else {
+                    ""
+                }
+                .to_string()
             })?;
             let typed = Typed {
                 tracking,
@@ -152,7 +173,12 @@ pub async fn cancel(
         }
         Err(e) => {
             let (status, p) = refusal(e, &|f| {
-                if f == "reason" || f == "note" { input } else { "" }.to_string()
+                if f == "reason" || f == "note" {
+                    input
+                } else {
+                    ""
+                }
+                .to_string()
             })?;
             again(&state, &s, &client, &id, status, p, typed).await
         }
@@ -180,7 +206,15 @@ pub async fn mark_paid(
                 detail.summary.total_minor,
             );
             let details = format!("order #{}, {amount}", detail.summary.number);
-            record(&state, &s, &client, "order.marked_paid", id.as_str(), details).await?;
+            record(
+                &state,
+                &s,
+                &client,
+                "order.marked_paid",
+                id.as_str(),
+                details,
+            )
+            .await?;
             Ok(see_other(&order_url(id.as_str(), "marked-paid")))
         }
         Err(e) => {

@@ -124,7 +124,11 @@ pub async fn refund(
             let details = format!(
                 "order #{number}, {} ({}), {units} units restocked",
                 cur.format(amount),
-                if to == OrderStatus::Refunded { "in full" } else { "partial" },
+                if to == OrderStatus::Refunded {
+                    "in full"
+                } else {
+                    "partial"
+                },
             );
             record(&state, &s, &client, "order.refunded", id.as_str(), details).await?;
             Ok(see_other(&order_url(id.as_str(), "refunded")))

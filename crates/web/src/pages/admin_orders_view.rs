@@ -12,7 +12,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Extension;
 use storefort_core::access::Permission;
-use storefort_core::customer::Address;
 use storefort_core::ids::OrderId;
 use storefort_core::money::Currency;
 use storefort_core::order_state::{self, OrderEvent, OrderStatus};
@@ -21,6 +20,8 @@ use storefort_store::payment_records::PaymentRow;
 
 use super::admin::AdminChrome;
 use super::admin_orders::Viewer;
+use super::admin_orders_format::{address_lines, checks_text, event_label};
+pub use super::admin_orders_format::{money, percent};
 use super::admin_staff::log as record;
 use super::render::{page, seg, utc, PageError};
 use crate::auth::AdminSession;
@@ -72,24 +73,6 @@ pub struct Extras {
     pub notice: Option<&'static str>,
     /// The forms' values.
     pub typed: Typed,
-}
-
-/// An amount in the order's currency (the shop's when the code is unknown).
-pub fn money(state: &AppState, currency: &str, minor: i64) -> String {
-    Currency::from_code(currency)
-        .unwrap_or(state.cfg.currency)
-        .format(minor)
-}
-
-/// Basis points as a percentage: 2000 -> `20%`, 1250 -> `12.5%`.
-pub fn percent(bp: i64) -> String {
-    let whole = bp / 100;
-    let frac = (bp % 100).abs();
-    match frac {
-        0 => format!("{whole}%"),
-        f if f % 10 == 0 => format!("{whole}.{}%", f / 10),
-        f => format!("{whole}.{f:02}%"),
-    }
 }
 
 struct LineRow {
@@ -171,43 +154,6 @@ struct OrderPage {
     can_note: bool,
 }
 
-fn address_lines(a: Option<&Address>, none: &str) -> Vec<String> {
-    match a {
-        Some(a) => [
-            &a.name,
-            &a.line1,
-            &a.line2,
-            &a.city,
-            &a.region,
-            &a.postcode,
-            &a.country,
-        ]
-        .iter()
-        .map(|p| p.trim().to_string())
-        .filter(|p| !p.is_empty())
-        .collect(),
-        None => vec![none.to_string()],
-    }
-}
-
-fn event_label(kind: &str) -> String {
-    match kind {
-        "created" => "Order placed".into(),
-        "authorize" => "Payment authorised".into(),
-        "hold" => "Put on hold".into(),
-        "release" => "Released from hold".into(),
-        "capture" => "Payment taken".into(),
-        "mark_paid" => "Marked as paid".into(),
-        "fulfil" => "Fulfilled".into(),
-        "cancel" => "Cancelled".into(),
-        "expire" => "Expired unpaid".into(),
-        "refund" => "Refund".into(),
-        "note" => "Note".into(),
-        "email" => "Email".into(),
-        other => other.replace('_', " "),
-    }
-}
-
 fn status_label(s: Option<&str>) -> Option<&'static str> {
     s.map(|s| OrderStatus::parse(s).map_or("Unknown", |st| st.label()))
 }
@@ -230,28 +176,6 @@ fn event_row(e: &OrderEventRow) -> EventRow {
     }
 }
 
-/// The gateway's checks as words: `CVC pass, postcode fail, 3-D Secure not checked`.
-fn checks_text(v: &serde_json::Value) -> String {
-    let Some(map) = v.as_object() else {
-        return "-".into();
-    };
-    let name = |k: &str| match k {
-        "cvc" => "CVC".to_string(),
-        "postcode" => "postcode".to_string(),
-        "three_d_secure" => "3-D Secure".to_string(),
-        other => other.replace('_', " "),
-    };
-    let parts: Vec<String> = map
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|s| format!("{} {}", name(k), s.replace('_', " "))))
-        .collect();
-    if parts.is_empty() {
-        "-".into()
-    } else {
-        parts.join(", ")
-    }
-}
-
 fn payment_view(state: &AppState, cur: &str, p: &PaymentRow) -> PaymentView {
     let card = match (&p.card_brand, &p.card_last4) {
         (Some(b), Some(l4)) => format!("{b} ending {l4}"),
@@ -259,10 +183,10 @@ fn payment_view(state: &AppState, cur: &str, p: &PaymentRow) -> PaymentView {
         _ => "-".into(),
     };
     PaymentView {
-        gateway: state
-            .gateways
-            .get(&p.gateway)
-            .map_or_else(|| p.gateway.clone(), |g| format!("{} ({})", g.label(), p.gateway)),
+        gateway: state.gateways.get(&p.gateway).map_or_else(
+            || p.gateway.clone(),
+            |g| format!("{} ({})", g.label(), p.gateway),
+        ),
         reference: p.reference.clone(),
         status: p.status.replace('_', " "),
         amount: money(state, cur, p.amount_minor),
@@ -315,10 +239,17 @@ pub async fn order_page(
             .gateways
             .get(&d.summary.payment_method)
             .map_or_else(|| d.summary.payment_method.clone(), |g| g.label()),
-        billing: address_lines(d.record.billing.as_ref(), if erased { "erased" } else { "-" }),
+        billing: address_lines(
+            d.record.billing.as_ref(),
+            if erased { "erased" } else { "-" },
+        ),
         shipping: address_lines(
             d.record.shipping.as_ref(),
-            if erased { "erased" } else { "Collection: no delivery address" },
+            if erased {
+                "erased"
+            } else {
+                "Collection: no delivery address"
+            },
         ),
         lines: d
             .lines
@@ -335,11 +266,20 @@ pub async fn order_page(
                 total: m(l.total_minor),
                 refunded_quantity: l.refunded_quantity,
                 restock_left: (l.quantity - l.refunded_quantity).max(0),
-                restock_typed: x.typed.restock.get(&l.position).cloned().unwrap_or_default(),
+                restock_typed: x
+                    .typed
+                    .restock
+                    .get(&l.position)
+                    .cloned()
+                    .unwrap_or_default(),
             })
             .collect(),
         events: d.events.iter().map(event_row).collect(),
-        payments: d.payments.iter().map(|p| payment_view(state, &cur, p)).collect(),
+        payments: d
+            .payments
+            .iter()
+            .map(|p| payment_view(state, &cur, p))
+            .collect(),
         refunds: d
             .refunds
             .iter()
@@ -359,7 +299,11 @@ pub async fn order_page(
         refunded: m(d.summary.refunded_minor),
         left: m(left),
         reserved_until: d.reserved_until.map(utc),
-        invalid: x.problem.as_ref().map(|p| p.input.clone()).unwrap_or_default(),
+        invalid: x
+            .problem
+            .as_ref()
+            .map(|p| p.input.clone())
+            .unwrap_or_default(),
         problem: x.problem,
         notice: x.notice,
         refund_amount: x.typed.refund_amount.clone().unwrap_or_else(|| {

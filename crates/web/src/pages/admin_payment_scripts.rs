@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use storefort_store::payment_scripts::NewScript;
+use storefort_store::StoreError;
 
 use super::admin::{checked_form, see_other, AdminChrome};
 use super::admin_staff::log;
@@ -154,6 +155,17 @@ async fn render(
     ))
 }
 
+/// The form's own names for its fields.
+fn label(field: &str) -> &str {
+    match field {
+        "url" => "Script address",
+        "sha384" => "SHA-384",
+        "reason" => "Why it is needed",
+        "gateway" => "Gateway",
+        other => other,
+    }
+}
+
 fn blank_form() -> NewScript {
     NewScript {
         gateway: "stripe".into(),
@@ -204,6 +216,11 @@ pub async fn add(
             )
             .await?;
             Ok(see_other(&format!("{BACK}?done=added")))
+        }
+        Err(StoreError::Invalid(v)) => {
+            let msg = format!("{}: {}", label(&v.field), v.message);
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render(&state, &s, status, None, Some(msg), input).await
         }
         Err(e) => {
             let (status, msg) = form_error(e)?;

@@ -71,7 +71,13 @@ pub async fn on_hand(t: &TestApp) -> i64 {
 
 /// A flat-rate delivery (made once per test world).
 pub async fn delivery(t: &TestApp) -> ShippingMethod {
-    if let Some(m) = t.db.shipping_methods(true).await.unwrap().into_iter().next() {
+    if let Some(m) =
+        t.db.shipping_methods(true)
+            .await
+            .unwrap()
+            .into_iter()
+            .next()
+    {
         return m;
     }
     t.db.create_shipping_method(&ShippingMethod {
@@ -104,9 +110,8 @@ pub async fn place(t: &TestApp, method: &str, email: &str, qty: i64) -> Order {
     }
     .validate("GB", true)
     .unwrap();
-    let placed = t
-        .db
-        .place_order(&PlaceOrder {
+    let placed =
+        t.db.place_order(&PlaceOrder {
             cart_id: cart.id.clone(),
             checkout,
             customer_id: None,
