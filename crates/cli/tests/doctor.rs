@@ -390,3 +390,24 @@ fn missing_database_and_disabled_redirect_are_reported() {
         "doctor must not create a database"
     );
 }
+
+#[test]
+fn test_mode_gateway_and_missing_stripe_secrets_fail() {
+    let (_dir, config) = init_shop();
+    let (_, v) = doctor_json(&config);
+    assert_eq!(check(&v, "payment_gateways")["status"], "pass", "{v}");
+    assert_eq!(check(&v, "stripe_secrets")["status"], "pass");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(
+        "\n[payments]\ngateways = [\"sandbox\", \"stripe\"]\n\n[payments.stripe]\npublishable_key = \"pk_test_1\"\n",
+    );
+    std::fs::write(&config, text).unwrap();
+    let (out, v) = doctor_json(&config);
+    assert!(!out.status.success());
+    let g = check(&v, "payment_gateways");
+    assert_eq!(g["status"], "fail", "{v}");
+    assert!(g["detail"].as_str().unwrap().contains("sandbox"));
+    let s = check(&v, "stripe_secrets");
+    assert_eq!(s["status"], "fail", "{v}");
+    assert!(s["fix"].as_str().unwrap().contains("storefort secrets set stripe.secret_key"));
+}

@@ -7,6 +7,7 @@ pub mod manual;
 pub mod registry;
 pub mod sandbox;
 pub mod stripe;
+mod stripe_map;
 pub mod stripe_webhook;
 pub mod types;
 

@@ -20,46 +20,47 @@ const MAX_DESCRIPTION_CHARS: usize = 500;
 /// Longest return URL accepted.
 const MAX_URL_CHARS: usize = 2000;
 
-/// Where a sandbox payment stands (the `status` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SandboxStatus {
-    /// Waiting for the shopper to pick an outcome (or to answer the 3-D Secure challenge).
-    RequiresAction,
-    /// Money reserved, not yet taken.
-    Authorized,
-    /// Money taken (refunds are counted in `refunded_minor`).
-    Captured,
-    /// Cancelled before capture.
-    Voided,
-    /// Declined.
-    Failed,
+/// A fieldless enum stored as text: the enum, `ALL`, `as_str` and `parse`.
+macro_rules! text_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $text:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum $name { $($(#[$vm])* $v,)+ }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$v,)+];
+
+            /// The stored (and posted) text.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $text,)+ }
+            }
+
+            /// Parse the stored or posted text.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$v),)+ _ => None }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Where a sandbox payment stands (the `status` column).
+    SandboxStatus {
+        /// Waiting for the shopper to pick an outcome (or to answer the 3-D Secure challenge).
+        RequiresAction = "requires_action",
+        /// Money reserved, not yet taken.
+        Authorized = "authorized",
+        /// Money taken (refunds are counted in `refunded_minor`).
+        Captured = "captured",
+        /// Cancelled before capture.
+        Voided = "voided",
+        /// Declined.
+        Failed = "failed",
+    }
 }
 
 impl SandboxStatus {
-    /// The stored text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::RequiresAction => "requires_action",
-            Self::Authorized => "authorized",
-            Self::Captured => "captured",
-            Self::Voided => "voided",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// Parse the stored text.
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::RequiresAction,
-            Self::Authorized,
-            Self::Captured,
-            Self::Voided,
-            Self::Failed,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-
     /// How a person would say it, for messages.
     fn words(self) -> &'static str {
         match self {
@@ -72,59 +73,29 @@ impl SandboxStatus {
     }
 }
 
-/// What the shopper chose on the sandbox page (the `outcome` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SandboxOutcome {
-    /// Authorized; card visa 4242; CVC and postcode checks pass.
-    Success,
-    /// Declined: "Your card was declined."
-    Decline,
-    /// Declined for insufficient funds.
-    InsufficientFunds,
-    /// Declined: the CVC check failed.
-    CvcFail,
-    /// Authorized, but the postcode check failed (fraud screening looks at it).
-    PostcodeFail,
-    /// The 3-D Secure challenge is showing; the shopper has not answered yet.
-    ThreeDs,
-    /// 3-D Secure passed: authorized.
-    ThreeDsPass,
-    /// 3-D Secure failed: declined.
-    ThreeDsFail,
+text_enum! {
+    /// What the shopper chose on the sandbox page (the `outcome` column).
+    SandboxOutcome {
+        /// Authorized; card visa 4242; CVC and postcode checks pass.
+        Success = "success",
+        /// Declined: "Your card was declined."
+        Decline = "decline",
+        /// Declined for insufficient funds.
+        InsufficientFunds = "insufficient_funds",
+        /// Declined: the CVC check failed.
+        CvcFail = "cvc_fail",
+        /// Authorized, but the postcode check failed (fraud screening looks at it).
+        PostcodeFail = "postcode_fail",
+        /// The 3-D Secure challenge is showing; the shopper has not answered yet.
+        ThreeDs = "three_ds",
+        /// 3-D Secure passed: authorized.
+        ThreeDsPass = "three_ds_pass",
+        /// 3-D Secure failed: declined.
+        ThreeDsFail = "three_ds_fail",
+    }
 }
 
 impl SandboxOutcome {
-    /// Every outcome.
-    pub const ALL: [SandboxOutcome; 8] = [
-        Self::Success,
-        Self::Decline,
-        Self::InsufficientFunds,
-        Self::CvcFail,
-        Self::PostcodeFail,
-        Self::ThreeDs,
-        Self::ThreeDsPass,
-        Self::ThreeDsFail,
-    ];
-
-    /// The stored (and posted) text.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Success => "success",
-            Self::Decline => "decline",
-            Self::InsufficientFunds => "insufficient_funds",
-            Self::CvcFail => "cvc_fail",
-            Self::PostcodeFail => "postcode_fail",
-            Self::ThreeDs => "three_ds",
-            Self::ThreeDsPass => "three_ds_pass",
-            Self::ThreeDsFail => "three_ds_fail",
-        }
-    }
-
-    /// Parse the stored or posted text.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
     /// The status this outcome leads to.
     pub fn status(self) -> SandboxStatus {
         match self {
@@ -218,6 +189,14 @@ fn money(p: &SandboxPayment, minor: i64) -> String {
     }
 }
 
+/// A change refused because of where the payment stands (the gateway's "conflict").
+fn wrong_state(rule: &str, p: &SandboxPayment) -> StoreError {
+    invalid(
+        "status",
+        format!("{rule}; this one is {}", p.status.words()),
+    )
+}
+
 fn positive_amount(amount_minor: i64) -> Result<(), StoreError> {
     if amount_minor <= 0 {
         return Err(invalid("amount", "must be more than zero"));
@@ -254,34 +233,22 @@ impl Db {
                 "must be an absolute http:// or https:// address without spaces",
             ));
         }
-        let p = SandboxPayment {
-            id: new_id(),
-            amount_minor,
-            currency,
-            description: description.to_string(),
-            return_url: url.to_string(),
-            status: SandboxStatus::RequiresAction,
-            outcome: None,
-            captured_minor: 0,
-            refunded_minor: 0,
-            created_at: self.now(),
-            updated_at: self.now(),
-        };
-        sqlx::query(
+        let now = self.now();
+        let row = sqlx::query(&format!(
             "INSERT INTO sandbox_payments (id, amount_minor, currency, description, return_url, \
              status, outcome, captured_minor, refunded_minor, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, 0, $7, $7)",
-        )
-        .bind(&p.id)
-        .bind(p.amount_minor)
-        .bind(&p.currency)
-        .bind(&p.description)
-        .bind(&p.return_url)
-        .bind(p.status.as_str())
-        .bind(p.created_at)
-        .execute(&self.pool)
+             VALUES ($1, $2, $3, $4, $5, 'requires_action', NULL, 0, 0, $6, $6) \
+             RETURNING {COLUMNS}"
+        ))
+        .bind(new_id())
+        .bind(amount_minor)
+        .bind(currency)
+        .bind(description)
+        .bind(url)
+        .bind(now)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(p)
+        from_row(&row)
     }
 
     /// One sandbox payment; [`StoreError::NotFound`] for an unknown or malformed id.
@@ -358,12 +325,9 @@ impl Db {
         let p = self.sandbox_payment(id).await?;
         positive_amount(amount_minor)?;
         if p.status != SandboxStatus::Authorized {
-            return Err(invalid(
-                "status",
-                format!(
-                    "only an authorized payment can be captured; this one is {}",
-                    p.status.words()
-                ),
+            return Err(wrong_state(
+                "only an authorized payment can be captured",
+                &p,
             ));
         }
         if amount_minor > p.amount_minor {
@@ -396,13 +360,7 @@ impl Db {
             p.status,
             SandboxStatus::Authorized | SandboxStatus::RequiresAction
         ) {
-            return Err(invalid(
-                "status",
-                format!(
-                    "only an authorized payment can be voided; this one is {}",
-                    p.status.words()
-                ),
-            ));
+            return Err(wrong_state("only an authorized payment can be voided", &p));
         }
         let done = sqlx::query(
             "UPDATE sandbox_payments SET status = 'voided', updated_at = $1 \
@@ -424,13 +382,7 @@ impl Db {
         let p = self.sandbox_payment(id).await?;
         positive_amount(amount_minor)?;
         if p.status != SandboxStatus::Captured {
-            return Err(invalid(
-                "status",
-                format!(
-                    "only captured money can be refunded; this payment is {}",
-                    p.status.words()
-                ),
-            ));
+            return Err(wrong_state("only captured money can be refunded", &p));
         }
         let left = p.captured_minor - p.refunded_minor;
         if amount_minor > left {

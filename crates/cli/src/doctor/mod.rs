@@ -6,6 +6,8 @@
 
 mod checks_db;
 mod checks_files;
+mod checks_gateways;
+mod checks_payments;
 mod checks_staff;
 mod checks_tls;
 mod checks_vault;
@@ -195,6 +197,16 @@ pub fn registry() -> Vec<Check> {
             run: checks_vault::smtp_password,
         },
         Check {
+            id: "payment_gateways",
+            title: "No test-mode payment gateway",
+            run: checks_gateways::sandbox,
+        },
+        Check {
+            id: "stripe_secrets",
+            title: "Stripe secrets stored encrypted",
+            run: checks_gateways::stripe_secrets,
+        },
+        Check {
             id: "personal_data_encrypted",
             title: "Personal data encrypted",
             run: checks_vault::personal_data,
@@ -223,6 +235,16 @@ pub fn registry() -> Vec<Check> {
             id: "audit_chain",
             title: "Audit log chain",
             run: checks_staff::audit_chain,
+        },
+        Check {
+            id: "payment_page_fingerprint",
+            title: "Payment page unchanged",
+            run: checks_payments::fingerprint,
+        },
+        Check {
+            id: "payment_scripts",
+            title: "Payment page scripts",
+            run: checks_payments::scripts,
         },
     ]
 }

@@ -10,12 +10,13 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use storefort_core::customer::is_country_code;
-use storefort_core::pricing::{Quote, ShippingMethod, MAX_QUANTITY};
+use storefort_core::pricing::{Quote, MAX_QUANTITY};
 use storefort_core::ValidationError;
 use storefort_store::carts::Cart;
 use storefort_store::StoreError;
 use utoipa::{IntoParams, ToSchema};
 
+use super::checkout::enabled_method;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::AppState;
@@ -138,18 +139,6 @@ pub struct CreatedCart {
 
 fn bad_param(field: &str, message: &str) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).field(field)
-}
-
-/// An enabled shipping method by ID, or `None` when unknown or switched off.
-pub(crate) async fn enabled_method(
-    state: &AppState,
-    id: &str,
-) -> ApiResult<Option<ShippingMethod>> {
-    match state.db.shipping_method(id.trim()).await {
-        Ok(m) if m.enabled => Ok(Some(m)),
-        Ok(_) | Err(StoreError::NotFound { .. }) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Price `cart` as `params` ask.

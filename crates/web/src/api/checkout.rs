@@ -15,9 +15,10 @@ use storefort_core::order_state::OrderStatus;
 use storefort_core::pricing::ShippingMethod;
 use storefort_payments::{Channel, NextStep};
 use storefort_store::checkout::PlaceOrder;
+use storefort_store::StoreError;
 use utoipa::ToSchema;
 
-use super::cart::{cart_of, enabled_method, header, CartToken};
+use super::cart::{cart_of, header, CartToken};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 use crate::AppState;
@@ -119,6 +120,18 @@ pub struct CheckoutResult {
     /// Why payment could not be started (the order stands; `payment` then leads to the
     /// shop's payment step to try again).
     pub payment_error: Option<String>,
+}
+
+/// An enabled shipping method by ID, or `None` when unknown or switched off.
+pub(crate) async fn enabled_method(
+    state: &AppState,
+    id: &str,
+) -> ApiResult<Option<ShippingMethod>> {
+    match state.db.shipping_method(id.trim()).await {
+        Ok(m) if m.enabled => Ok(Some(m)),
+        Ok(_) | Err(StoreError::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Delivery options offered at checkout.
