@@ -48,13 +48,20 @@ async fn heading(b: &Client, text: &str) -> String {
     }
 }
 
-/// Save a screenshot of this step when `STOREFORT_BROWSER_SHOTS` names a directory.
+/// Save a whole-page screenshot of this step when `STOREFORT_BROWSER_SHOTS` names a directory.
 async fn step_shot(b: &Client, name: &str) {
-    if let Some(dir) = std::env::var_os("STOREFORT_BROWSER_SHOTS") {
-        std::fs::create_dir_all(&dir).unwrap();
-        let png = b.screenshot().await.unwrap();
-        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
-    }
+    let Some(dir) = std::env::var_os("STOREFORT_BROWSER_SHOTS") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let (width, height) = (1280, 1600);
+    let js = "return document.documentElement.scrollHeight";
+    let page = b.execute(js, vec![]).await.unwrap().as_u64().unwrap_or(0);
+    let page = u32::try_from(page).unwrap_or(height).clamp(height, 8000);
+    b.set_window_size(width, page + 150).await.unwrap();
+    let png = b.screenshot().await.unwrap();
+    b.set_window_size(width, height).await.unwrap();
+    std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
 }
 
 async fn fill(b: &Client, id: &str, value: &str) {
@@ -121,9 +128,9 @@ async fn add_a_product(b: &Client, base: &str) -> String {
     panic!("no product on the demo's home page can be added to the cart");
 }
 
-/// Cart -> checkout form -> sandbox TEST MODE page -> success -> order page. Returns the order
-/// number and the final page's screenshot.
-async fn buy(b: &Client, base: &str) -> (String, Vec<u8>) {
+/// Cart -> checkout form -> sandbox TEST MODE page -> success -> order page. Returns the
+/// product's name, the order number and the final page's screenshot.
+async fn buy(b: &Client, base: &str) -> (String, String, Vec<u8>) {
     let product = add_a_product(b, base).await;
     heading(b, "Your cart").await;
     let lines = b.find(Locator::Css("table.cart-lines")).await.unwrap();
@@ -205,7 +212,7 @@ async fn buy(b: &Client, base: &str) -> (String, Vec<u8>) {
         .await
         .unwrap();
     assert!(page.contains(&product), "{page}");
-    (number, b.screenshot().await.unwrap())
+    (product, number, b.screenshot().await.unwrap())
 }
 
 fn part(m: &Value, kind: &str) -> String {
@@ -237,7 +244,7 @@ async fn a_shopper_buys_in_chromium_and_receives_the_receipt_email() {
     let browsing = Instant::now();
 
     let outcome = AssertUnwindSafe(buy(&b, &demo.base)).catch_unwind().await;
-    let (number, png) = match outcome {
+    let (product, number, png) = match outcome {
         Ok(done) => done,
         Err(panic) => {
             // Keep the page the shopper was stuck on, then fail as the step did.
@@ -272,18 +279,19 @@ async fn a_shopper_buys_in_chromium_and_receives_the_receipt_email() {
         });
     assert_eq!(receipt["type"], "multipart/alternative", "{receipt}");
     let (text, html) = (part(&receipt, "text/plain"), part(&receipt, "text/html"));
-    assert!(
-        text.contains(&number) && html.contains(&number),
-        "{receipt}"
-    );
-    assert!(
-        html.contains("<html") || html.contains("<table") || html.contains("<p"),
-        "{html}"
-    );
-    assert!(
-        text.contains("Grace Shopper") || text.contains("12 Harbour Street"),
-        "{text}"
-    );
+    eprintln!("the receipt's text part:\n{text}");
+    for (kind, body) in [("text", &text), ("HTML", &html)] {
+        assert!(
+            body.contains(&number),
+            "{kind} part names order {number}: {body}"
+        );
+        assert!(
+            body.contains(&product),
+            "{kind} part lists {product}: {body}"
+        );
+        assert!(body.contains("12 Harbour Street"), "{kind} part: {body}");
+    }
+    assert!(html.contains("</p>") && !text.contains("</p>"), "{receipt}");
     eprintln!(
         "browser purchase: demo ready in {demo_ready:?}, bought in {bought_in:?}, receipt after \
          {:?}, {:?} in all; screenshot {SCREENSHOT}",

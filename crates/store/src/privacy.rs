@@ -78,6 +78,10 @@ impl Db {
             "DELETE FROM shopper_sessions WHERE customer_id = $1",
             "UPDATE orders SET key_id = NULL, email = NULL, phone = NULL, billing = NULL, \
              shipping = NULL WHERE customer_id = $1",
+            // Mail still queued for them is dropped (it could no longer be opened anyway).
+            "UPDATE outbox SET body = NULL, recipient = '', last_error = 'erased: the \
+             customer''s data was erased, so this email was not sent' \
+             WHERE customer_id = $1 AND sent_at IS NULL",
         ] {
             sqlx::query(sql).bind(id.as_str()).execute(&mut *tx).await?;
         }

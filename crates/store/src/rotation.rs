@@ -126,7 +126,7 @@ impl Db {
         .fetch_one(&self.pool)
         .await?;
         let mut rows_left = 0;
-        for table in ["customer_addresses", "orders"] {
+        for table in ["customer_addresses", "orders", "outbox"] {
             let n: i64 = sqlx::query_scalar(&format!(
                 "SELECT COUNT(*) FROM {table} t JOIN customers c ON c.id = t.customer_id \
                  WHERE t.key_id IS NOT NULL AND t.key_id <> c.key_id"
@@ -146,6 +146,14 @@ impl Db {
             .await?;
             secrets_left += n;
         }
+        // Queued mail without a customer is sealed under a data key, like a secret.
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox WHERE customer_id IS NULL AND key_id <> $1",
+        )
+        .bind(&active)
+        .fetch_one(&self.pool)
+        .await?;
+        secrets_left += n;
         Ok(RotationStatus {
             active,
             retiring,
@@ -176,6 +184,7 @@ impl Db {
         }
         done += self.reseal_stray_rows(limit).await?;
         done += self.reseal_secrets(&active, limit).await?;
+        done += self.reseal_guest_mail(&active, limit).await?;
         self.drop_unused_customer_keys().await?;
         Ok(done)
     }
@@ -258,6 +267,7 @@ impl Db {
         for (table, cols) in [
             ("customer_addresses", &["label", "address"][..]),
             ("orders", &crate::orders::SEALED_COLUMNS[..]),
+            ("outbox", &["recipient", "body"][..]),
         ] {
             let rows = sqlx::query(&format!(
                 "SELECT t.id, t.key_id AS old_key, c.key_id AS new_key, {} FROM {table} t \
@@ -328,7 +338,7 @@ impl Db {
     /// Rows written with a customer's old key after that customer was re-keyed.
     async fn reseal_stray_rows(&self, limit: i64) -> Result<usize, StoreError> {
         let mut customers: Vec<String> = Vec::new();
-        for table in ["customer_addresses", "orders"] {
+        for table in ["customer_addresses", "orders", "outbox"] {
             let ids: Vec<String> = sqlx::query_scalar(&format!(
                 "SELECT DISTINCT t.customer_id FROM {table} t JOIN customers c \
                  ON c.id = t.customer_id WHERE t.key_id IS NOT NULL AND t.key_id <> c.key_id \
@@ -379,6 +389,51 @@ impl Db {
         Ok(done)
     }
 
+    /// Re-seal queued mail that has no customer (sealed under a data key) under the active one.
+    async fn reseal_guest_mail(&self, active: &str, limit: i64) -> Result<usize, StoreError> {
+        let rows: Vec<(String, String, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, key_id, recipient, body FROM outbox \
+             WHERE customer_id IS NULL AND key_id <> $1 LIMIT $2",
+        )
+        .bind(active)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut done = 0;
+        for (id, old_key, recipient, body) in rows {
+            let again = |col: &'static str, sealed: String| {
+                let context = format!("outbox.{col}:{id}");
+                async move {
+                    let plain = self.open_secret(&sealed, &context).await?;
+                    self.seal_secret(&plain, &context).await
+                }
+            };
+            let new_recipient = again("recipient", recipient.clone()).await?;
+            let new_body = match &body {
+                Some(b) => Some(again("body", b.clone()).await?),
+                None => None,
+            };
+            let new_key = keyring::key_id_of(&new_recipient)
+                .unwrap_or(active)
+                .to_string();
+            let n = sqlx::query(
+                "UPDATE outbox SET key_id = $1, recipient = $2, body = $3 WHERE id = $4 \
+                 AND key_id = $5 AND recipient = $6 AND body IS NOT DISTINCT FROM $7",
+            )
+            .bind(new_key)
+            .bind(new_recipient)
+            .bind(new_body)
+            .bind(&id)
+            .bind(&old_key)
+            .bind(&recipient)
+            .bind(body)
+            .execute(&self.pool)
+            .await?;
+            done += n.rows_affected() as usize;
+        }
+        Ok(done)
+    }
+
     /// Delete customer keys nothing names any more, once their customer has had a newer key
     /// for long enough that no node can still be writing with the old one.
     async fn drop_unused_customer_keys(&self) -> Result<(), StoreError> {
@@ -388,6 +443,7 @@ impl Db {
              WHERE NOT EXISTS (SELECT 1 FROM customers c WHERE c.key_id = k.id) \
              AND NOT EXISTS (SELECT 1 FROM customer_addresses a WHERE a.key_id = k.id) \
              AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.key_id = k.id) \
+             AND NOT EXISTS (SELECT 1 FROM outbox x WHERE x.key_id = k.id) \
              AND EXISTS (SELECT 1 FROM customers c2 JOIN customer_keys k2 ON k2.id = c2.key_id \
                          WHERE c2.id = k.customer_id AND k2.id <> k.id AND k2.created_at <= $1)",
         )

@@ -404,7 +404,6 @@ async fn mail_queued_in_a_transaction_exists_only_if_it_commits() {
 /// and keeps their customer keys until then). Without it, a rotation finished during an SMTP
 /// outage leaves that mail unopenable.
 #[tokio::test]
-#[ignore = "needs the outbox handling in rotation.rs (see the mail helper's report)"]
 async fn queued_mail_survives_a_key_rotation() {
     let clock = Arc::new(ManualClock::new(1_700_000_000_000));
     for t in common::backends_with_clock(clock.clone()).await {
