@@ -175,6 +175,12 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
         MasterKey::load_or_create(&path)?;
     }
     cfg.server.listen = a.listen;
+    if a.listen.port() == 0 {
+        // Links in pages and emails (the gateway's return address) need the real port: take a
+        // free one now rather than leave the choice to the listener.
+        let probe = std::net::TcpListener::bind(a.listen)?;
+        cfg.server.listen = probe.local_addr()?;
+    }
     cfg.server.http_listen = a.http_listen.clone();
     cfg.server.metrics_listen = "127.0.0.1:0".into();
     // The demo takes payment with the built-in test-mode gateway (no real money moves).

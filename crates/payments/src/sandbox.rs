@@ -114,7 +114,7 @@ pub fn sandbox_state(p: &SandboxPayment) -> PaymentState {
 /// The store's refusals as gateway errors: a wrong state is a conflict.
 fn gateway_error(e: StoreError) -> GatewayError {
     match e {
-        StoreError::Invalid(v) if v.field == "status" => GatewayError::Conflict(v.message),
+        StoreError::State { message, .. } => GatewayError::Conflict(message),
         StoreError::Invalid(v) => GatewayError::Invalid {
             field: v.field,
             message: v.message,

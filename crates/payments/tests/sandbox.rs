@@ -231,7 +231,7 @@ async fn each_outcome_gives_its_state_card_and_checks() {
                 .await
                 .unwrap_err();
         assert!(
-            matches!(&e, StoreError::Invalid(v) if v.field == "status" && v.message.contains("already decided")),
+            matches!(&e, StoreError::State { field, message } if field == "status" && message.contains("already decided")),
             "{e}"
         );
         assert_eq!(g.status(&r).await.unwrap().status, Failed, "{}", t.name);

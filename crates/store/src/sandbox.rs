@@ -3,9 +3,9 @@
 //! picks an outcome on the TEST MODE page.
 //!
 //! State changes are single conditional `UPDATE`s, so two clicks or a click racing a capture
-//! cannot both win. A refused change is a [`StoreError::Invalid`] naming the field: `status`
-//! when the payment is in the wrong state (the gateway reports it as a conflict), `amount` or
-//! `outcome` when the input is wrong.
+//! cannot both win. A payment in the wrong state for a change is a [`StoreError::State`]
+//! (field `status`; the gateway reports it as a conflict); wrong input is a
+//! [`StoreError::Invalid`] naming `amount`, `currency`, `description`, `return_url` or `outcome`.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -191,7 +191,7 @@ fn money(p: &SandboxPayment, minor: i64) -> String {
 
 /// A change refused because of where the payment stands (the gateway's "conflict").
 fn wrong_state(rule: &str, p: &SandboxPayment) -> StoreError {
-    invalid(
+    StoreError::state(
         "status",
         format!("{rule}; this one is {}", p.status.words()),
     )
@@ -296,7 +296,7 @@ impl Db {
         // Refused: explain against the latest state (it may have changed since `current`).
         let now = self.sandbox_payment(id).await.unwrap_or(current);
         Err(if now.status != SandboxStatus::RequiresAction {
-            invalid(
+            StoreError::state(
                 "status",
                 format!(
                     "this payment was already decided (it is {}); it cannot be decided again",
@@ -420,7 +420,7 @@ impl Db {
             return self.sandbox_payment(id).await;
         }
         let p = self.sandbox_payment(id).await?;
-        Err(invalid(
+        Err(StoreError::state(
             "status",
             format!(
                 "the payment changed while it was being {verb} (it is now {}); look again",

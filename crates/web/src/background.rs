@@ -25,7 +25,7 @@ pub fn spawn_all(state: &AppState) {
                 Err(e) => tracing::warn!(error = %e.message, "releasing unpaid orders failed"),
             }
             // Expired carts once an hour.
-            if rounds % 120 == 0 {
+            if rounds.is_multiple_of(120) {
                 if let Err(e) = s.db.purge_expired_carts().await {
                     tracing::warn!(error = %e, "purging expired carts failed");
                 }

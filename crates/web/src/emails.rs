@@ -34,6 +34,8 @@ pub struct EmailOrder {
     pub shipping: String,
     /// Tax (included or added, as the order was priced).
     pub tax: String,
+    /// Prices included tax: the tax is shown as "of which tax" after the total.
+    pub tax_included: bool,
     /// What was paid.
     pub total: String,
     /// Shipping address, one line each; empty for collection.
@@ -140,8 +142,13 @@ fn render(
         totals.push(("Discount", d));
     }
     totals.push(("Shipping", o.shipping.clone()));
-    totals.push(("Tax", o.tax.clone()));
-    totals.push(("Total", o.total.clone()));
+    if o.tax_included {
+        totals.push(("Total", o.total.clone()));
+        totals.push(("Of which tax", o.tax.clone()));
+    } else {
+        totals.push(("Tax", o.tax.clone()));
+        totals.push(("Total", o.total.clone()));
+    }
     let link = o.order_url.trim();
     let link = (link.starts_with("https://") || link.starts_with("http://")).then_some(link);
     let v = View {

@@ -66,6 +66,7 @@ fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError
         discount: (d.discount_minor > 0).then(|| c.format(-d.discount_minor)),
         shipping: c.format(d.shipping_minor),
         tax: c.format(d.tax_minor),
+        tax_included: d.prices_include_tax,
         total: c.format(d.summary.total_minor),
         shipping_address: address,
         payment,

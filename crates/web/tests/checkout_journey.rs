@@ -94,7 +94,7 @@ async fn a_shopper_buys_with_the_sandbox_gateway() {
     let r = t.get(&order_page, None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Thank you for your order"), "{}", r.body);
-    assert!(r.body.contains("visa ending 4242"), "{}", r.body);
+    assert!(r.body.contains("Visa ending 4242"), "{}", r.body);
     assert!(r.body.contains("£93.95"), "£90 + £3.95 delivery: {}", r.body);
     // Stock was taken once; the receipt is queued for the shopper.
     assert_eq!(t.db.variant(&v).await.unwrap().available, 3);

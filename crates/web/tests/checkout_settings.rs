@@ -14,6 +14,9 @@ use storefort_core::pricing::{DiscountKind, ShippingKind};
 
 const PAGE: &str = "/admin/checkout-settings";
 
+/// A posted form, the field label its refusal must name, and the status.
+type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, StatusCode);
+
 /// `YYYY-MM-DD` of a UTC instant.
 fn day(ms: i64) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp(ms / 1000).unwrap();
@@ -210,7 +213,7 @@ async fn owner_adds_discount_codes_and_bad_values_are_refused() {
     assert!(!t.db.discount_code(&d.id).await.unwrap().enabled);
 
     let yesterday = day(t.db.now() - 24 * 60 * 60 * 1000);
-    let cases: [(&[(&str, &str)], &str, StatusCode); 7] = [
+    let cases: [Case; 7] = [
         (
             &[("code", "BIG"), ("kind", "percent"), ("value", "150")],
             "Value:",

@@ -172,6 +172,7 @@ fn order() -> EmailOrder {
         discount: Some("£9.45".into()),
         shipping: "£3.95".into(),
         tax: "£14.83".into(),
+        tax_included: true,
         total: "£89.00".into(),
         shipping_address: vec![
             "Ann Archer".into(),
@@ -305,7 +306,16 @@ fn emails_read_well_escape_html_and_never_show_a_card_number() {
         line.find('£').unwrap()
     };
     assert_eq!(col("Linen Shirt"), col("Tea &"), "{}", c.text);
-    assert!(c.text.contains("\n  Discount:  -£9.45\n"), "{}", c.text);
+    assert!(
+        c.text
+            .lines()
+            .any(|l| l.starts_with("  Discount:") && l.ends_with(" -£9.45")),
+        "{}",
+        c.text
+    );
+    // Prices included tax: the tax is shown as part of the total, not added to it.
+    let total_at = c.text.find("Total:").unwrap();
+    assert!(c.text[total_at..].contains("Of which tax:"), "{}", c.text);
     assert!(c
         .text
         .contains("Shipping to:\n  Ann Archer\n  1 Mill Lane\n  Leeds LS1 1AA\n"));

@@ -1,5 +1,7 @@
 //! `/api/v1`: the JSON API for integrations (API keys) and the admin's own scripts (session +
-//! CSRF). Every route but the OpenAPI document needs a [`crate::auth::Principal`].
+//! CSRF), every such route needing a [`crate::auth::Principal`]; plus the shopper routes of a
+//! headless storefront (carts, checkout, an order's own page), whose only credential is the cart
+//! token (`X-Cart-Token`) or the order's access token (`X-Order-Token`).
 
 pub mod cart;
 pub mod catalog;

@@ -185,6 +185,14 @@ fn headline(d: &OrderDetail) -> (String, String) {
     }
 }
 
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// `GET /orders/{id}?t=`: the shopper's view of an order (the confirmation page).
 pub async fn show(
     State(state): State<AppState>,
@@ -206,7 +214,7 @@ pub async fn show(
         .iter()
         .rev()
         .find_map(|p| match (&p.card_brand, &p.card_last4) {
-            (Some(b), Some(l)) => Some(format!("{b} ending {l}")),
+            (Some(b), Some(l)) => Some(format!("{} ending {l}", capitalized(b))),
             _ => None,
         })
         .or_else(|| state.gateways.get(&d.summary.payment_method).map(|g| g.label()))

@@ -210,14 +210,14 @@ async fn decide(
             Redirect::to(&format!("/sandbox/pay/{}", seg(&p.id))).into_response()
         }
         Ok(p) => Redirect::to(&return_with_ref(&p.return_url, &p.id)).into_response(),
-        Err(StoreError::Invalid(v)) => {
-            let (status, msg) = if v.field == "status" {
-                (
+        // Already decided (409) or not an answer that fits the page (422): show it again.
+        Err(e @ (StoreError::State { .. } | StoreError::Invalid(_))) => {
+            let (status, msg) = match e {
+                StoreError::Invalid(v) => (StatusCode::UNPROCESSABLE_ENTITY, v.message),
+                _ => (
                     StatusCode::CONFLICT,
                     "This payment was already decided; it cannot be decided again.".to_string(),
-                )
-            } else {
-                (StatusCode::UNPROCESSABLE_ENTITY, v.message)
+                ),
             };
             match state.db.sandbox_payment(&id).await {
                 Ok(now) => render(&now, status, Some(msg)),
