@@ -3,7 +3,9 @@
 //! stores them encrypted in the database.
 
 use serde::{Deserialize, Serialize};
-use storefort_payments::{Gateway, Gateways, ManualGateway, SandboxGateway, StripeConfig, StripeGateway};
+use storefort_payments::{
+    Gateway, Gateways, ManualGateway, SandboxGateway, StripeConfig, StripeGateway,
+};
 use storefort_store::Db;
 
 use crate::config::ConfigError;
@@ -53,8 +55,8 @@ impl Default for PaymentsConfig {
     fn default() -> Self {
         Self {
             gateways: vec!["manual".into()],
-            manual_instructions:
-                "Pay by bank transfer within 7 days, quoting your order number.".into(),
+            manual_instructions: "Pay by bank transfer within 7 days, quoting your order number."
+                .into(),
             stripe: None,
         }
     }
@@ -85,8 +87,12 @@ impl PaymentsConfig {
         let mut out = Gateways::new();
         for g in &self.gateways {
             let gw: std::sync::Arc<dyn Gateway> = match g.as_str() {
-                "manual" => std::sync::Arc::new(ManualGateway::new(self.manual_instructions.clone())),
-                "sandbox" => std::sync::Arc::new(SandboxGateway::new(db.clone(), public_url.into())),
+                "manual" => {
+                    std::sync::Arc::new(ManualGateway::new(self.manual_instructions.clone()))
+                }
+                "sandbox" => {
+                    std::sync::Arc::new(SandboxGateway::new(db.clone(), public_url.into()))
+                }
                 "stripe" => {
                     let s = self.stripe.clone().ok_or("[payments.stripe] is missing")?;
                     let secret = |name: &'static str| async move {

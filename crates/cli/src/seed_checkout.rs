@@ -36,9 +36,19 @@ pub async fn demo_checkout(db: &Db) -> CliResult<()> {
         enabled: true,
     };
     for m in [
-        method("Standard delivery, free over £50", ShippingKind::FreeOver, 395, Some(5000)),
+        method(
+            "Standard delivery, free over £50",
+            ShippingKind::FreeOver,
+            395,
+            Some(5000),
+        ),
         method("Express delivery", ShippingKind::Flat, 995, None),
-        method("Collect from the High Street shop", ShippingKind::Pickup, 0, None),
+        method(
+            "Collect from the High Street shop",
+            ShippingKind::Pickup,
+            0,
+            None,
+        ),
     ] {
         db.create_shipping_method(&m).await?;
     }

@@ -409,5 +409,8 @@ fn test_mode_gateway_and_missing_stripe_secrets_fail() {
     assert!(g["detail"].as_str().unwrap().contains("sandbox"));
     let s = check(&v, "stripe_secrets");
     assert_eq!(s["status"], "fail", "{v}");
-    assert!(s["fix"].as_str().unwrap().contains("storefort secrets set stripe.secret_key"));
+    assert!(s["fix"]
+        .as_str()
+        .unwrap()
+        .contains("storefort secrets set stripe.secret_key"));
 }

@@ -4,12 +4,12 @@
 
 pub mod access;
 pub mod catalog;
+pub mod checkout;
 pub mod customer;
 pub mod error;
 pub mod ids;
 pub mod model;
 pub mod money;
-pub mod checkout;
 pub mod order_state;
 pub mod pan;
 pub mod pricing;

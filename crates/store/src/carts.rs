@@ -137,7 +137,10 @@ impl Db {
     }
 
     /// A signed-in shopper's newest live cart.
-    pub async fn cart_of_customer(&self, customer: &CustomerId) -> Result<Option<Cart>, StoreError> {
+    pub async fn cart_of_customer(
+        &self,
+        customer: &CustomerId,
+    ) -> Result<Option<Cart>, StoreError> {
         let id: Option<String> = sqlx::query_scalar(
             "SELECT id FROM carts WHERE customer_id = $1 AND expires_at > $2 AND order_id IS NULL \
              ORDER BY updated_at DESC LIMIT 1",
@@ -186,7 +189,12 @@ impl Db {
     }
 
     /// Add units of a variant (to any already in the cart).
-    pub async fn cart_add(&self, cart_id: &str, variant_id: &str, qty: i64) -> Result<Cart, StoreError> {
+    pub async fn cart_add(
+        &self,
+        cart_id: &str,
+        variant_id: &str,
+        qty: i64,
+    ) -> Result<Cart, StoreError> {
         let cart = self.cart(cart_id).await?;
         let have = cart
             .lines
@@ -234,7 +242,9 @@ impl Db {
         let v = self.variant(variant_id).await?;
         let p = self.product(v.product_id.as_str()).await?;
         if v.archived || p.status != storefort_core::catalog::ProductStatus::Active {
-            return Err(ValidationError::new("variant_id", "this item is no longer on sale").into());
+            return Err(
+                ValidationError::new("variant_id", "this item is no longer on sale").into(),
+            );
         }
         let location = self.online_location().await?;
         let available: i64 = sqlx::query_scalar(
@@ -267,7 +277,11 @@ impl Db {
 
     /// Apply a discount code (it must exist; whether it applies is checked when pricing) or
     /// remove it with `None`.
-    pub async fn cart_set_discount(&self, cart_id: &str, code: Option<&str>) -> Result<Cart, StoreError> {
+    pub async fn cart_set_discount(
+        &self,
+        cart_id: &str,
+        code: Option<&str>,
+    ) -> Result<Cart, StoreError> {
         self.open_cart(cart_id).await?;
         let code = match code.map(str::trim).filter(|c| !c.is_empty()) {
             Some(c) => Some(self.discount_by_code(c).await?.code),
@@ -283,7 +297,11 @@ impl Db {
 
     /// Give a guest cart to the shopper who just signed in, moving in the lines of any cart they
     /// had already (quantities of the same item are added).
-    pub async fn attach_cart(&self, cart_id: &str, customer: &CustomerId) -> Result<Cart, StoreError> {
+    pub async fn attach_cart(
+        &self,
+        cart_id: &str,
+        customer: &CustomerId,
+    ) -> Result<Cart, StoreError> {
         let cart = self.open_cart(cart_id).await?;
         if let Some(old) = self.cart_of_customer(customer).await? {
             if old.id != cart.id {
@@ -349,7 +367,9 @@ impl Db {
         } else {
             PriceMode::TaxExclusive
         };
-        let shipping_rate = self.tax_rate_for(&self.default_tax_class().await?.id.0, country).await?;
+        let shipping_rate = self
+            .tax_rate_for(&self.default_tax_class().await?.id.0, country)
+            .await?;
         if let Some(d) = &discount {
             let goods: i64 = lines
                 .iter()

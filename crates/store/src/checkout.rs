@@ -181,7 +181,17 @@ impl Db {
                 note: &note,
                 actor: "checkout",
             };
-            write(&mut tx, &change, &location, -l.quantity, after, Reason::Sale, None, now).await?;
+            write(
+                &mut tx,
+                &change,
+                &location,
+                -l.quantity,
+                after,
+                Reason::Sale,
+                None,
+                now,
+            )
+            .await?;
         }
         let inserted = sqlx::query(
             "INSERT INTO orders (id, number, customer_id, key_id, status, currency, total_minor, \

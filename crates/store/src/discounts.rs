@@ -99,7 +99,10 @@ impl Db {
             Some(r) => Ok(row(&r)?),
             None => Err(ValidationError::new(
                 "discount_code",
-                format!("there is no discount code {:?}", code.chars().take(40).collect::<String>()),
+                format!(
+                    "there is no discount code {:?}",
+                    code.chars().take(40).collect::<String>()
+                ),
             )
             .into()),
         }

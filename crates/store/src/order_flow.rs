@@ -104,8 +104,17 @@ impl Db {
                 .execute(&mut *tx)
                 .await?;
         }
-        add_event(&mut tx, id.as_str(), now, event.as_str(), Some(from), Some(to), actor, &note)
-            .await?;
+        add_event(
+            &mut tx,
+            id.as_str(),
+            now,
+            event.as_str(),
+            Some(from),
+            Some(to),
+            actor,
+            &note,
+        )
+        .await?;
         tx.commit().await?;
         if matches!(event, OrderEvent::Cancel | OrderEvent::Expire) {
             self.catalog_changed();
@@ -126,7 +135,9 @@ impl Db {
         } else {
             format!("tracking {tracking}")
         };
-        let to = self.transition(id, OrderEvent::Fulfil, actor, &note).await?;
+        let to = self
+            .transition(id, OrderEvent::Fulfil, actor, &note)
+            .await?;
         sqlx::query("UPDATE orders SET tracking = $1 WHERE id = $2")
             .bind(&tracking)
             .bind(id.as_str())
@@ -203,7 +214,17 @@ impl Db {
         } else {
             format!("refunded {shown}: {reason}")
         };
-        add_event(&mut tx, id.as_str(), now, "refund", Some(from), Some(to), actor, &note).await?;
+        add_event(
+            &mut tx,
+            id.as_str(),
+            now,
+            "refund",
+            Some(from),
+            Some(to),
+            actor,
+            &note,
+        )
+        .await?;
         tx.commit().await?;
         if !r.restock.is_empty() {
             self.catalog_changed();
@@ -233,14 +254,29 @@ impl Db {
     }
 
     /// Add a staff note to the timeline.
-    pub async fn add_order_note(&self, id: &OrderId, actor: &str, note: &str) -> Result<(), StoreError> {
+    pub async fn add_order_note(
+        &self,
+        id: &OrderId,
+        actor: &str,
+        note: &str,
+    ) -> Result<(), StoreError> {
         let note = text::optional("note", note, 2000)?;
         if note.is_empty() {
             return Err(ValidationError::new("note", "write the note first").into());
         }
         self.order_status(id).await?;
         let mut tx = self.pool.begin().await?;
-        add_event(&mut tx, id.as_str(), self.now(), "note", None, None, actor, &note).await?;
+        add_event(
+            &mut tx,
+            id.as_str(),
+            self.now(),
+            "note",
+            None,
+            None,
+            actor,
+            &note,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -330,7 +366,11 @@ impl Db {
     }
 
     /// Process each gateway event once: true the first time an event ID is seen.
-    pub async fn webhook_first_time(&self, gateway: &str, event_id: &str) -> Result<bool, StoreError> {
+    pub async fn webhook_first_time(
+        &self,
+        gateway: &str,
+        event_id: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO webhook_events (gateway, event_id, received_at) VALUES ($1, $2, $3) \
              ON CONFLICT (gateway, event_id) DO NOTHING",
@@ -367,13 +407,14 @@ async fn swap_status(
     to: OrderStatus,
     now: i64,
 ) -> Result<(), StoreError> {
-    let done = sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
-        .bind(to.as_str())
-        .bind(now)
-        .bind(id.as_str())
-        .bind(from.as_str())
-        .execute(&mut **tx)
-        .await?;
+    let done =
+        sqlx::query("UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(to.as_str())
+            .bind(now)
+            .bind(id.as_str())
+            .bind(from.as_str())
+            .execute(&mut **tx)
+            .await?;
     if done.rows_affected() != 1 {
         return Err(StoreError::state(
             "status",

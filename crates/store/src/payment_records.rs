@@ -91,18 +91,31 @@ const COLUMNS: &str = "id, order_id, gateway, reference, status, amount_minor, c
 fn check(u: &PaymentUpdate) -> Result<(), ValidationError> {
     if let Some(l4) = &u.card_last4 {
         if l4.len() != 4 || !l4.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(ValidationError::new("card_last4", "must be exactly 4 digits"));
+            return Err(ValidationError::new(
+                "card_last4",
+                "must be exactly 4 digits",
+            ));
         }
     }
     if let Some(b) = &u.card_brand {
-        if b.len() > 20 || !b.chars().all(|c| c.is_ascii_alphabetic() || c == '_' || c == ' ') {
-            return Err(ValidationError::new("card_brand", "must be a brand name such as visa"));
+        if b.len() > 20
+            || !b
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '_' || c == ' ')
+        {
+            return Err(ValidationError::new(
+                "card_brand",
+                "must be a brand name such as visa",
+            ));
         }
     }
     if storefort_core::pan::find_card_number(&u.checks_json).is_some()
         || storefort_core::pan::find_card_number(&u.message).is_some()
     {
-        return Err(ValidationError::new("payment", "a card number must never be stored"));
+        return Err(ValidationError::new(
+            "payment",
+            "a card number must never be stored",
+        ));
     }
     Ok(())
 }
@@ -166,7 +179,8 @@ impl Db {
 
     /// An order's payments, oldest first.
     pub async fn payments_of_order(&self, order: &OrderId) -> Result<Vec<PaymentRow>, StoreError> {
-        let q = format!("SELECT {COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id");
+        let q =
+            format!("SELECT {COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id");
         let rows = sqlx::query(&q)
             .bind(order.as_str())
             .fetch_all(&self.pool)

@@ -150,14 +150,21 @@ impl Db {
     }
 
     /// Remove a country rate (the class's own rate applies there again).
-    pub async fn remove_tax_rate(&self, tax_class_id: &str, country: &str) -> Result<(), StoreError> {
+    pub async fn remove_tax_rate(
+        &self,
+        tax_class_id: &str,
+        country: &str,
+    ) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM tax_rates WHERE tax_class_id = $1 AND country = $2")
             .bind(tax_class_id)
             .bind(country)
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("tax rate", format!("{tax_class_id}/{country}")));
+            return Err(StoreError::not_found(
+                "tax rate",
+                format!("{tax_class_id}/{country}"),
+            ));
         }
         self.catalog_changed();
         Ok(())
@@ -263,7 +270,11 @@ impl Db {
     ) -> Result<Vec<ShippingMethod>, StoreError> {
         let q = format!(
             "SELECT {SHIPPING_COLUMNS} FROM shipping_methods {} ORDER BY position, id",
-            if enabled_only { "WHERE enabled = 1" } else { "" }
+            if enabled_only {
+                "WHERE enabled = 1"
+            } else {
+                ""
+            }
         );
         let rows = sqlx::query(&q).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(shipping_row).collect::<Result<_, _>>()?)

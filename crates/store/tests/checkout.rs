@@ -132,7 +132,10 @@ async fn an_order_reserves_stock_and_records_its_prices() {
         let token = db.order_access_token(&placed.order_id).unwrap();
         assert!(db.order_access_ok(&placed.order_id, &token));
         assert!(!db.order_access_ok(&placed.order_id, "guess"));
-        assert!(token.len() >= 64 && token.chars().all(|c| c.is_ascii_lowercase()), "{token}");
+        assert!(
+            token.len() >= 64 && token.chars().all(|c| c.is_ascii_lowercase()),
+            "{token}"
+        );
         // The cart is closed: it cannot change any more.
         let e = db.cart_add(&cart, &s.variant, 1).await.unwrap_err();
         assert!(matches!(e, StoreError::State { .. }), "{e:?}");
@@ -151,7 +154,10 @@ async fn submitting_twice_makes_one_order() {
         assert!(b.replayed);
         assert_eq!(available(&db, &s.variant).await, 8, "stock taken once");
         // Another key for a cart already ordered: a clear conflict naming the order.
-        let e = db.place_order(&order(&cart, &s, "other")).await.unwrap_err();
+        let e = db
+            .place_order(&order(&cart, &s, "other"))
+            .await
+            .unwrap_err();
         match e {
             StoreError::State { message, .. } => {
                 assert!(message.contains(&format!("#{}", a.number)), "{message}")
@@ -281,8 +287,14 @@ async fn refused_changes_change_nothing() {
         let id = p.order_id.clone();
         // Fulfilling an unpaid order is refused.
         let e = db.fulfil_order(&id, "TRACK", "staff").await.unwrap_err();
-        assert!(matches!(e, StoreError::State { ref field, .. } if field == "status"), "{e:?}");
-        assert_eq!(db.order_status(&id).await.unwrap(), OrderStatus::PendingPayment);
+        assert!(
+            matches!(e, StoreError::State { ref field, .. } if field == "status"),
+            "{e:?}"
+        );
+        assert_eq!(
+            db.order_status(&id).await.unwrap(),
+            OrderStatus::PendingPayment
+        );
         // Pay it, then a refund above what was paid is refused and nothing moves.
         db.record_payment(
             &id,
@@ -299,8 +311,12 @@ async fn refused_changes_change_nothing() {
         )
         .await
         .unwrap();
-        db.transition(&id, OrderEvent::Authorize, "t", "").await.unwrap();
-        db.transition(&id, OrderEvent::Capture, "t", "").await.unwrap();
+        db.transition(&id, OrderEvent::Authorize, "t", "")
+            .await
+            .unwrap();
+        db.transition(&id, OrderEvent::Capture, "t", "")
+            .await
+            .unwrap();
         let too_much = RefundRecord {
             amount_minor: p.total_minor + 1,
             payment_id: None,
@@ -309,9 +325,15 @@ async fn refused_changes_change_nothing() {
             reason: String::new(),
         };
         let e = db.record_refund(&id, &too_much, "staff").await.unwrap_err();
-        assert!(matches!(e, StoreError::State { ref field, .. } if field == "amount"), "{e:?}");
+        assert!(
+            matches!(e, StoreError::State { ref field, .. } if field == "amount"),
+            "{e:?}"
+        );
         assert_eq!(db.order_status(&id).await.unwrap(), OrderStatus::Paid);
-        assert_eq!(db.order_detail(&id).await.unwrap().summary.refunded_minor, 0);
+        assert_eq!(
+            db.order_detail(&id).await.unwrap().summary.refunded_minor,
+            0
+        );
         // A card number never reaches the payments table.
         let e = db
             .record_payment(
@@ -354,17 +376,26 @@ async fn cart_rules_are_checked_on_the_server() {
         let (_token, cart) = db.create_cart(None).await.unwrap();
         // More than in stock: refused naming quantity, cart unchanged.
         let e = db.cart_add(&cart.id, &s.variant, 4).await.unwrap_err();
-        assert!(matches!(&e, StoreError::Invalid(v) if v.field == "quantity"), "{e:?}");
+        assert!(
+            matches!(&e, StoreError::Invalid(v) if v.field == "quantity"),
+            "{e:?}"
+        );
         assert!(db.cart(&cart.id).await.unwrap().lines.is_empty());
         // Unknown discount code: a clear error naming the field.
-        let e = db.cart_set_discount(&cart.id, Some("NOPE")).await.unwrap_err();
-        assert!(matches!(&e, StoreError::Invalid(v) if v.field == "discount_code"), "{e:?}");
-        // An empty cart cannot be ordered.
         let e = db
-            .place_order(&order(&cart.id, &s, "k"))
+            .cart_set_discount(&cart.id, Some("NOPE"))
             .await
             .unwrap_err();
-        assert!(matches!(&e, StoreError::Invalid(v) if v.field == "cart"), "{e:?}");
+        assert!(
+            matches!(&e, StoreError::Invalid(v) if v.field == "discount_code"),
+            "{e:?}"
+        );
+        // An empty cart cannot be ordered.
+        let e = db.place_order(&order(&cart.id, &s, "k")).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Invalid(v) if v.field == "cart"),
+            "{e:?}"
+        );
         // An expired cart is gone.
         db.cart_add(&cart.id, &s.variant, 1).await.unwrap();
         clock.advance(storefort_store::carts::CART_LIFETIME_MS + 1);

@@ -104,11 +104,14 @@ pub async fn security(State(state): State<AppState>, mut req: Request, next: Nex
         set(h, header::CONTENT_SECURITY_POLICY, CSP);
     }
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(
-        h,
-        header::REFERRER_POLICY,
-        "strict-origin-when-cross-origin",
-    );
+    // A page may be stricter (an order page whose URL holds its access token: no-referrer).
+    if !h.contains_key(header::REFERRER_POLICY) {
+        set(
+            h,
+            header::REFERRER_POLICY,
+            "strict-origin-when-cross-origin",
+        );
+    }
     set(
         h,
         HeaderName::from_static("cross-origin-opener-policy"),

@@ -43,11 +43,19 @@ fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError
         .shipping
         .as_ref()
         .map(|a| {
-            [&a.name, &a.line1, &a.line2, &a.city, &a.region, &a.postcode, &a.country]
-                .into_iter()
-                .filter(|s| !s.trim().is_empty())
-                .cloned()
-                .collect()
+            [
+                &a.name,
+                &a.line1,
+                &a.line2,
+                &a.city,
+                &a.region,
+                &a.postcode,
+                &a.country,
+            ]
+            .into_iter()
+            .filter(|s| !s.trim().is_empty())
+            .cloned()
+            .collect()
         })
         .unwrap_or_else(|| vec![format!("Collect in store ({})", d.shipping_method)]);
     Ok(EmailOrder {
@@ -82,12 +90,7 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-async fn queue(
-    state: &AppState,
-    d: &OrderDetail,
-    kind: &str,
-    r: Rendered,
-) -> Result<(), ApiError> {
+async fn queue(state: &AppState, d: &OrderDetail, kind: &str, r: Rendered) -> Result<(), ApiError> {
     let id = OrderId(d.summary.id.clone());
     state
         .db
@@ -102,7 +105,11 @@ async fn queue(
         .await?;
     state
         .db
-        .add_order_note(&id, "system", &format!("{} email queued", kind.replace('_', " ")))
+        .add_order_note(
+            &id,
+            "system",
+            &format!("{} email queued", kind.replace('_', " ")),
+        )
         .await?;
     Ok(())
 }
@@ -110,8 +117,8 @@ async fn queue(
 /// Queue the order confirmation (receipt).
 pub async fn confirmation(state: &AppState, order: &OrderId) -> Result<(), ApiError> {
     let d = state.db.order_detail(order).await?;
-    let r = emails::order_confirmation(&email_order(state, &d)?)
-        .map_err(|e| ApiError::internal(&e))?;
+    let r =
+        emails::order_confirmation(&email_order(state, &d)?).map_err(|e| ApiError::internal(&e))?;
     queue(state, &d, "order_confirmation", r).await
 }
 

@@ -77,11 +77,9 @@ pub async fn start(
 ) -> Result<NextStep, ApiError> {
     let detail = state.db.order_detail(order).await?;
     if detail.status() != Some(OrderStatus::PendingPayment) {
-        return Err(StoreError::state(
-            "status",
-            "this order is not awaiting payment any more",
-        )
-        .into());
+        return Err(
+            StoreError::state("status", "this order is not awaiting payment any more").into(),
+        );
     }
     let g = gateway(state, &detail.summary.payment_method)?;
     let attempt = detail.payments.len() + 1;
@@ -97,7 +95,15 @@ pub async fn start(
         })
         .await
         .map_err(gateway_error)?;
-    apply(state, order, g.as_ref(), &auth.reference, &auth.state, "checkout").await?;
+    apply(
+        state,
+        order,
+        g.as_ref(),
+        &auth.reference,
+        &auth.state,
+        "checkout",
+    )
+    .await?;
     Ok(auth.next)
 }
 
@@ -153,13 +159,21 @@ pub async fn apply(
         PaymentStatus::Pending => {
             if now == OrderStatus::PendingPayment {
                 now = db
-                    .transition(order, OrderEvent::Hold, actor, "waiting for the payment to arrive")
+                    .transition(
+                        order,
+                        OrderEvent::Hold,
+                        actor,
+                        "waiting for the payment to arrive",
+                    )
                     .await?;
                 crate::order_mail::confirmation(state, order).await?;
             }
         }
         PaymentStatus::Failed => {
-            let why = st.decline.clone().unwrap_or_else(|| "payment failed".into());
+            let why = st
+                .decline
+                .clone()
+                .unwrap_or_else(|| "payment failed".into());
             db.add_order_note(order, actor, &format!("payment attempt failed: {why}"))
                 .await?;
         }
@@ -212,6 +226,7 @@ pub async fn cancel(
     for p in &detail.payments {
         if p.status == PaymentStatus::Authorized.as_str()
             || p.status == PaymentStatus::RequiresAction.as_str()
+            || p.status == PaymentStatus::Pending.as_str()
         {
             let g = gateway(state, &p.gateway)?;
             match g.void(&p.reference).await {
@@ -249,8 +264,23 @@ pub async fn refund(
 ) -> Result<OrderStatus, ApiError> {
     let db = &state.db;
     let (status, paid, before) = db.refundable(order).await?;
-    // The state machine checks the amount and state before any money moves.
-    storefort_core::order_state::next(
+    // Everything is checked before any money moves: the reason, the lines to restock, and (by
+    // the state machine) the state and the amount left.
+    storefort_core::text::optional("reason", reason, 500)?;
+    let lines = db.order_detail(order).await?.lines;
+    for (pos, qty) in &restock {
+        match lines.iter().find(|l| l.position == *pos) {
+            Some(l) if *qty >= 0 && *qty <= l.quantity - l.refunded_quantity => {}
+            _ => {
+                return Err(ApiError::invalid(
+                    "restock",
+                    format!("line {} cannot take back {qty} units", pos + 1),
+                ))
+            }
+        }
+    }
+    storefort_core::order_state::next_in(
+        &state.cfg.currency,
         status,
         &OrderEvent::Refund {
             amount_minor,
@@ -321,7 +351,12 @@ async fn cancel_expired(state: &AppState, id: &OrderId) -> Result<(), ApiError> 
     }
     state
         .db
-        .transition(id, OrderEvent::Expire, "system", "not paid within 15 minutes")
+        .transition(
+            id,
+            OrderEvent::Expire,
+            "system",
+            "not paid within 15 minutes",
+        )
         .await?;
     Ok(())
 }

@@ -31,7 +31,10 @@ async fn receive(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("no payment gateway {:?} is enabled", gateway.chars().take(40).collect::<String>()),
+            format!(
+                "no payment gateway {:?} is enabled",
+                gateway.chars().take(40).collect::<String>()
+            ),
         ));
     };
     let pairs: Vec<(String, String)> = headers
@@ -42,13 +45,24 @@ async fn receive(
         .webhook(&pairs, &body, state.db.now())
         .map_err(gateway_error)?;
     if !state.db.webhook_first_time(g.id(), &event.id).await? {
-        return Ok(Json(serde_json::json!({"status": "already processed", "event": event.id})).into_response());
+        return Ok(
+            Json(serde_json::json!({"status": "already processed", "event": event.id}))
+                .into_response(),
+        );
     }
     let result = async {
         if let (Some(reference), Some(st)) = (&event.reference, &event.state) {
             if let Some(p) = state.db.payment_by_reference(g.id(), reference).await? {
                 let order = OrderId(p.order_id.clone());
-                apply(&state, &order, g.as_ref(), reference, st, &format!("{} webhook", g.id())).await?;
+                apply(
+                    &state,
+                    &order,
+                    g.as_ref(),
+                    reference,
+                    st,
+                    &format!("{} webhook", g.id()),
+                )
+                .await?;
             }
         }
         Ok::<(), ApiError>(())

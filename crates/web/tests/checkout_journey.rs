@@ -13,9 +13,8 @@ async fn shop() -> (TestApp, String, String) {
     let t = common::app().await;
     let v = t.product.variants[0].id.0.clone();
     add_stock(&t, &v, 5).await;
-    let m = t
-        .db
-        .create_shipping_method(&ShippingMethod {
+    let m =
+        t.db.create_shipping_method(&ShippingMethod {
             id: String::new(),
             name: "Standard".into(),
             kind: ShippingKind::Flat,
@@ -95,13 +94,21 @@ async fn a_shopper_buys_with_the_sandbox_gateway() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(r.body.contains("Thank you for your order"), "{}", r.body);
     assert!(r.body.contains("Visa ending 4242"), "{}", r.body);
-    assert!(r.body.contains("£93.95"), "£90 + £3.95 delivery: {}", r.body);
+    assert!(
+        r.body.contains("£93.95"),
+        "£90 + £3.95 delivery: {}",
+        r.body
+    );
     // Stock was taken once; the receipt is queued for the shopper.
     assert_eq!(t.db.variant(&v).await.unwrap().available, 3);
     let queued = t.db.due_emails(10).await.unwrap();
     assert_eq!(queued.len(), 1);
     assert_eq!(queued[0].to, "ada@example.com");
-    assert!(queued[0].subject.contains("order 1001"), "{}", queued[0].subject);
+    assert!(
+        queued[0].subject.contains("order 1001"),
+        "{}",
+        queued[0].subject
+    );
     // Without its token the order page is a 404, like an unknown order.
     let id = order_page.split('?').next().unwrap();
     assert_eq!(t.get(id, None).await.status, StatusCode::NOT_FOUND);
@@ -126,7 +133,11 @@ async fn a_declined_card_keeps_the_order_waiting_and_can_be_retried() {
     let r = t.post(&sandbox, None, &[("outcome", "success")]).await;
     let back = rel(r.location()).to_string();
     let order_page = t.get(&back, Some(&cookie)).await.location().to_string();
-    assert!(t.get(&order_page, None).await.body.contains("Thank you for your order"));
+    assert!(t
+        .get(&order_page, None)
+        .await
+        .body
+        .contains("Thank you for your order"));
 }
 
 #[tokio::test]
@@ -138,7 +149,11 @@ async fn submitting_checkout_twice_makes_one_order() {
         .await;
     assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
     assert_eq!(again.location(), pay, "the same order's payment step");
-    assert_eq!(t.db.variant(&v).await.unwrap().available, 3, "stock taken once");
+    assert_eq!(
+        t.db.variant(&v).await.unwrap().available,
+        3,
+        "stock taken once"
+    );
 }
 
 #[tokio::test]
@@ -158,15 +173,24 @@ async fn prices_come_from_the_server_and_bad_input_is_named() {
     let r = t.post("/checkout", Some(&cookie), &bad).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("Phone"), "{}", r.body);
-    assert!(r.body.contains("Ada Lovelace"), "the shopper's input is kept");
+    assert!(
+        r.body.contains("Ada Lovelace"),
+        "the shopper's input is kept"
+    );
     assert_eq!(t.db.variant(&v).await.unwrap().available, 5);
     // Unknown discount code: 422 naming it.
-    let r = t.post("/cart/discount", Some(&cookie), &[("code", "NOPE")]).await;
+    let r = t
+        .post("/cart/discount", Some(&cookie), &[("code", "NOPE")])
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("Discount code"), "{}", r.body);
     // More than in stock: 422 naming the quantity.
     let r = t
-        .post("/cart/update", Some(&cookie), &[("variant_id", &v), ("quantity", "9")])
+        .post(
+            "/cart/update",
+            Some(&cookie),
+            &[("variant_id", &v), ("quantity", "9")],
+        )
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(r.body.contains("only 5"), "{}", r.body);
@@ -182,7 +206,10 @@ async fn prices_come_from_the_server_and_bad_input_is_named() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let id = r.location().trim_start_matches("/checkout/pay/");
     let id = storefort_core::ids::OrderId(id.split('?').next().unwrap().to_string());
-    assert_eq!(t.db.order_detail(&id).await.unwrap().summary.total_minor, 4500 + 395);
+    assert_eq!(
+        t.db.order_detail(&id).await.unwrap().summary.total_minor,
+        4500 + 395
+    );
 }
 
 #[tokio::test]

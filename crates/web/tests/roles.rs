@@ -3,9 +3,10 @@
 //! a bogus key, the owner, a manager, a cashier, a read key and a write key. What is allowed
 //! comes from `Role::allows` and `Permission::allowed_for_key_scope`, not from this file. A
 //! refusal is a 403 that changes nothing (catalog, stock, keys, staff accounts, sessions,
-//! invitations) and leaves an `access.denied` entry; made-up IDs give 404. The OpenAPI
-//! document proves no API route is missing from the table; a scan of the page source proves
-//! no admin page is.
+//! invitations, orders, checkout settings) and leaves an `access.denied` entry; made-up IDs
+//! give 404. The OpenAPI document proves no staff API route is missing from the table (its
+//! shopper routes, documented with the empty security requirement, must refuse a request
+//! without their token whoever sends it); a scan of the page source proves no admin page is.
 
 mod common;
 mod roles_support;
@@ -13,7 +14,8 @@ mod roles_support;
 use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
-use roles_support::routes::{api_template, API, NOT_WALKED, PAGES};
+use roles_support::routes::{api_template, API, NOT_WALKED, PAGES, TOKENLESS};
+use roles_support::spec::operations;
 use roles_support::{world, World};
 use storefort_store::audit::{AuditEntry, AuditFilter};
 
@@ -49,24 +51,14 @@ async fn assert_refused(
 #[tokio::test]
 async fn every_api_route_enforces_the_matrix() {
     let w = world().await;
-    // The table covers the whole API: every operation in the OpenAPI document, and no more.
-    let spec = w
-        .api(w.by("nobody"), "GET", "/api/v1/openapi.json", None)
-        .await;
-    assert_eq!(spec.status, StatusCode::OK);
-    let spec: serde_json::Value = serde_json::from_str(&spec.body).unwrap();
-    let mut documented = BTreeSet::new();
-    for (path, item) in spec["paths"].as_object().unwrap() {
-        for m in item.as_object().unwrap().keys() {
-            if [
-                "get", "post", "put", "patch", "delete", "head", "options", "trace",
-            ]
-            .contains(&m.as_str())
-            {
-                documented.insert((m.to_uppercase(), path.clone()));
-            }
-        }
-    }
+    // The table covers the whole staff API: every operation in the OpenAPI document but the
+    // shopper routes (security `[{}]`, see `shopper_api_routes_take_only_their_token`), and
+    // no more.
+    let documented: BTreeSet<_> = operations(&w.openapi().await)
+        .into_iter()
+        .filter(|o| !o.public)
+        .map(|o| (o.method, o.path))
+        .collect();
     let table: BTreeSet<_> = API
         .iter()
         .map(|r| (r.0.to_string(), r.1.to_string()))
@@ -79,7 +71,7 @@ async fn every_api_route_enforces_the_matrix() {
     let extra: Vec<_> = table.difference(&documented).collect();
     assert!(
         extra.is_empty(),
-        "table rows not in the OpenAPI document: {extra:?}"
+        "table rows not among the OpenAPI document's staff operations: {extra:?}"
     );
 
     let mut worked = BTreeSet::new();
@@ -154,6 +146,63 @@ async fn every_api_route_enforces_the_matrix() {
             assert_eq!(res.status, StatusCode::FORBIDDEN, "cashier {} {path}", r.0);
         }
     }
+}
+
+/// The shopper routes left out of the staff table (security `[{}]` in the OpenAPI document)
+/// cannot hide a staff route: each refuses a request without the token its header
+/// parameters name (401 naming the header, nothing changed), whoever sends it, staff
+/// sessions and API keys included; the few that take no token are listed with a reason.
+#[tokio::test]
+async fn shopper_api_routes_take_only_their_token() {
+    let w = world().await;
+    let public: Vec<_> = operations(&w.openapi().await)
+        .into_iter()
+        .filter(|o| o.public)
+        .collect();
+    assert!(public.len() > 5, "few shopper routes: {public:?}");
+    let tokenless: BTreeSet<_> = public
+        .iter()
+        .filter(|o| o.token_headers.is_empty())
+        .map(|o| (o.method.as_str(), o.path.as_str()))
+        .collect();
+    let listed: BTreeSet<_> = TOKENLESS.iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        tokenless, listed,
+        "shopper routes without a token must be listed in routes::TOKENLESS with a reason"
+    );
+    let before = w.snapshot().await;
+    for o in &public {
+        assert!(!o.path.starts_with("/api/v1/admin"), "{o:?}: a staff path");
+        let path = w.public_path(&o.path);
+        let headers: Vec<(&str, &str)> = o
+            .other_headers
+            .iter()
+            .map(|h| (h.as_str(), "walk-key-1"))
+            .collect();
+        let body = ["POST", "PUT", "PATCH"]
+            .contains(&o.method.as_str())
+            .then(|| "{}".to_string());
+        for who in &w.who {
+            let ctx = format!("{} {} {path}", who.label, o.method);
+            let res = w
+                .api_with(who, &o.method, &path, &headers, body.clone())
+                .await;
+            if o.token_headers.is_empty() {
+                assert!(res.status.is_success(), "{ctx}: {} {}", res.status, res.body);
+                continue;
+            }
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{ctx}: {}", res.body);
+            let e: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+            let field = e["error"]["field"].as_str().unwrap_or("");
+            assert!(
+                o.token_headers.iter().any(|h| h == field),
+                "{ctx}: the refusal names the token: {}",
+                res.body
+            );
+        }
+    }
+    // Only tokenless calls ran (new carts are not in the snapshot).
+    assert_eq!(w.snapshot().await, before, "a refused shopper call changed something");
 }
 
 #[tokio::test]

@@ -124,12 +124,23 @@ async fn send(
         .and_then(|c| c.split(';').next())
         .map(str::to_string);
     let bytes = res.into_body().collect().await?.to_bytes();
-    Ok((status, location, String::from_utf8_lossy(&bytes).into(), set_cookie))
+    Ok((
+        status,
+        location,
+        String::from_utf8_lossy(&bytes).into(),
+        set_cookie,
+    ))
 }
 
 fn expect(what: &str, got: StatusCode, want: StatusCode, body: &str) -> CliResult<()> {
     if got != want {
-        let snippet: String = body.split("<main").nth(1).unwrap_or(body).chars().take(600).collect();
+        let snippet: String = body
+            .split("<main")
+            .nth(1)
+            .unwrap_or(body)
+            .chars()
+            .take(600)
+            .collect();
         return Err(format!("{what}: expected {want}, got {got}: {snippet}").into());
     }
     Ok(())
@@ -181,7 +192,10 @@ pub async fn run(a: &BenchCheckoutArgs) -> CliResult<()> {
         ..Default::default()
     };
     let app = storefort_web::router(AppState::new(db.clone(), cfg));
-    eprintln!("bench checkout on {about}: {} shoppers for {} s...", a.shoppers, a.seconds);
+    eprintln!(
+        "bench checkout on {about}: {} shoppers for {} s...",
+        a.shoppers, a.seconds
+    );
     // Warm-up journeys (caches, prepared statements).
     for n in 0..a.shoppers as usize {
         journey(&app, &seeded, 1_000_000 + n).await?;
@@ -217,15 +231,29 @@ pub async fn run(a: &BenchCheckoutArgs) -> CliResult<()> {
         .fetch_one(&db.pool)
         .await?;
     let expected = times.len() as i64 + a.shoppers as i64;
-    println!("storefort bench checkout ({about}, {} shoppers, {:.1} s)", a.shoppers, elapsed);
+    println!(
+        "storefort bench checkout ({about}, {} shoppers, {:.1} s)",
+        a.shoppers, elapsed
+    );
     println!("  journey: product page, add to cart, checkout, sandbox pay, return, confirmation");
-    println!("  completed orders:  {:>8}  ({rate:.0} orders/s; target {TARGET_ORDERS:.0}: {})",
-        times.len(), verdict(rate >= TARGET_ORDERS));
+    println!(
+        "  completed orders:  {:>8}  ({rate:.0} orders/s; target {TARGET_ORDERS:.0}: {})",
+        times.len(),
+        verdict(rate >= TARGET_ORDERS)
+    );
     println!("  journey p50:       {p50:>8.2} ms");
-    println!("  journey p99:       {p99:>8.2} ms  (target < {TARGET_P99_MS:.0} ms: {})",
-        verdict(p99 < TARGET_P99_MS));
-    println!("  paid orders stored: {paid} of {expected} acknowledged (warm-up included): {}",
-        if paid == expected { "none lost" } else { "MISMATCH" });
+    println!(
+        "  journey p99:       {p99:>8.2} ms  (target < {TARGET_P99_MS:.0} ms: {})",
+        verdict(p99 < TARGET_P99_MS)
+    );
+    println!(
+        "  paid orders stored: {paid} of {expected} acknowledged (warm-up included): {}",
+        if paid == expected {
+            "none lost"
+        } else {
+            "MISMATCH"
+        }
+    );
     db.pool.close().await;
     drop_scratch(scratch).await?;
     if paid != expected {

@@ -8,19 +8,21 @@ use crate::config_payments::{STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET};
 
 /// The sandbox gateway lets anyone "pay" with a button: a live shop must not offer it.
 pub fn sandbox<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
-    ready(if ctx.cfg.payments.gateways.iter().any(|g| g == "sandbox") {
-        Finding::fail(
+    ready(
+        if ctx.cfg.payments.gateways.iter().any(|g| g == "sandbox") {
+            Finding::fail(
             "the sandbox (test mode) gateway is offered at checkout: anyone can mark an order \
              paid without paying",
             "remove \"sandbox\" from [payments] gateways in storefort.toml (the demo shop adds it \
              by itself)",
         )
-    } else {
-        Finding::pass(format!(
-            "checkout offers: {}",
-            ctx.cfg.payments.gateways.join(", ")
-        ))
-    })
+        } else {
+            Finding::pass(format!(
+                "checkout offers: {}",
+                ctx.cfg.payments.gateways.join(", ")
+            ))
+        },
+    )
 }
 
 /// Stripe needs its secret key and webhook secret, stored encrypted in the database.
@@ -31,12 +33,17 @@ pub fn stripe_secrets<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
         }
         let db = match &ctx.db {
             Ok(db) => db,
-            Err(e) => return Finding::warn(format!("could not check: {e}"), "see the Database check"),
+            Err(e) => {
+                return Finding::warn(format!("could not check: {e}"), "see the Database check")
+            }
         };
         let names = match db.secret_names().await {
             Ok(names) => names,
             Err(e) => {
-                return Finding::warn(format!("could not list secrets: {e}"), "see the Database check")
+                return Finding::warn(
+                    format!("could not list secrets: {e}"),
+                    "see the Database check",
+                )
             }
         };
         let missing: Vec<&str> = [STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET]
@@ -48,7 +55,10 @@ pub fn stripe_secrets<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
         } else {
             Finding::fail(
                 format!("Stripe is offered but {} not stored", missing.join(" and ")),
-                format!("run `storefort secrets set {}` (reads it from standard input)", missing[0]),
+                format!(
+                    "run `storefort secrets set {}` (reads it from standard input)",
+                    missing[0]
+                ),
             )
         }
     }

@@ -69,6 +69,7 @@ struct AddressRow {
 }
 
 struct OrderRow {
+    url: String,
     number: i64,
     placed: String,
     status: String,
@@ -128,6 +129,7 @@ fn order_row(state: &AppState, o: &OrderRecord, erased: bool) -> OrderRow {
     };
     let gone = if erased { "erased" } else { "-" };
     OrderRow {
+        url: format!("/admin/orders/{}", seg(o.id.as_str())),
         number: o.number,
         placed: utc(o.created_at),
         status: o.status.replace('_', " "),

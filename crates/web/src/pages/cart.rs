@@ -32,7 +32,10 @@ pub fn cart_cookie(token: &str) -> Option<HeaderValue> {
 
 /// The request's open cart, if any: the signed-in shopper's, else the cookie's. A cart that
 /// was already ordered or expired counts as none.
-pub async fn current_cart(state: &AppState, headers: &HeaderMap) -> Result<Option<Cart>, PageError> {
+pub async fn current_cart(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Cart>, PageError> {
     if let Some(s) = current_shopper(state, headers).await? {
         if let Some(c) = state.db.cart_of_customer(&s.customer.id).await? {
             return Ok(Some(c));
@@ -134,7 +137,11 @@ async fn view(
             }
             Err(e) => return Err(e.into()),
         }
-        for (l, q) in cart.lines.iter().zip(quote.iter().flat_map(|q| q.lines.iter())) {
+        for (l, q) in cart
+            .lines
+            .iter()
+            .zip(quote.iter().flat_map(|q| q.lines.iter()))
+        {
             let problem = if !l.on_sale {
                 "No longer on sale: please remove it.".to_string()
             } else if !l.in_stock() {
@@ -168,11 +175,19 @@ async fn view(
         } else {
             String::new()
         },
-        discount_code: cart.and_then(|c| c.discount_code.clone()).unwrap_or_default(),
+        discount_code: cart
+            .and_then(|c| c.discount_code.clone())
+            .unwrap_or_default(),
         tax_note: if settings.prices_include_tax {
-            format!("Includes {} tax. Delivery is chosen at checkout.", c.format(q.tax_minor))
+            format!(
+                "Includes {} tax. Delivery is chosen at checkout.",
+                c.format(q.tax_minor)
+            )
         } else {
-            format!("Plus {} tax. Delivery is chosen at checkout.", c.format(q.tax_minor))
+            format!(
+                "Plus {} tax. Delivery is chosen at checkout.",
+                c.format(q.tax_minor)
+            )
         },
         total: c.format(q.total_minor),
         error,
@@ -221,7 +236,10 @@ async fn change(
         Err(e) => {
             let (status, message) = super::render::form_error(e)?;
             let fresh = state.db.cart(&cart.id).await?;
-            page(status, &view(state, Some(&fresh), message, String::new()).await?)
+            page(
+                status,
+                &view(state, Some(&fresh), message, String::new()).await?,
+            )
         }
     };
     if let Some(c) = cookie {
@@ -232,39 +250,61 @@ async fn change(
 
 fn quantity(form: &FormData) -> Result<i64, StoreError> {
     form.get("quantity").trim().parse::<i64>().map_err(|_| {
-        storefort_core::ValidationError::new("quantity", "enter a whole number such as 1 or 2").into()
+        storefort_core::ValidationError::new("quantity", "enter a whole number such as 1 or 2")
+            .into()
     })
 }
 
 /// `POST /cart/add` (`variant_id`, `quantity`).
-pub async fn add(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
+pub async fn add(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
     change(&state, &headers, &body, "added", async |s, cart, f| {
-        s.db.cart_add(&cart.id, f.get("variant_id"), quantity(f)?).await
+        s.db.cart_add(&cart.id, f.get("variant_id"), quantity(f)?)
+            .await
     })
     .await
 }
 
 /// `POST /cart/update` (`variant_id`, `quantity`; 0 removes).
-pub async fn update(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
+pub async fn update(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
     change(&state, &headers, &body, "updated", async |s, cart, f| {
-        s.db.cart_set_quantity(&cart.id, f.get("variant_id"), quantity(f)?).await
+        s.db.cart_set_quantity(&cart.id, f.get("variant_id"), quantity(f)?)
+            .await
     })
     .await
 }
 
 /// `POST /cart/remove` (`variant_id`).
-pub async fn remove(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
+pub async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
     change(&state, &headers, &body, "updated", async |s, cart, f| {
-        s.db.cart_set_quantity(&cart.id, f.get("variant_id"), 0).await
+        s.db.cart_set_quantity(&cart.id, f.get("variant_id"), 0)
+            .await
     })
     .await
 }
 
 /// `POST /cart/discount` (`code`; empty removes the code).
-pub async fn discount(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
+pub async fn discount(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
     change(&state, &headers, &body, "code", async |s, cart, f| {
         let code = f.get("code").trim();
-        let cart = s.db.cart_set_discount(&cart.id, Some(code).filter(|c| !c.is_empty())).await?;
+        let cart =
+            s.db.cart_set_discount(&cart.id, Some(code).filter(|c| !c.is_empty()))
+                .await?;
         if cart.discount_code.is_some() {
             // Check now (expiry, minimum spend) so the shopper hears at once.
             let country = s.db.shop_settings().await?.country;

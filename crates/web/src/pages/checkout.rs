@@ -152,7 +152,10 @@ async fn open_cart(state: &AppState, headers: &HeaderMap) -> Result<Option<Cart>
 }
 
 /// `GET /checkout`: the form, filled in from a signed-in shopper's details.
-pub async fn form(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub async fn form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let Some(cart) = open_cart(&state, &headers).await? else {
         return Ok(Redirect::to("/cart").into_response());
     };
@@ -201,7 +204,10 @@ pub async fn submit(
     match result {
         Ok(placed) => {
             let token = state.db.order_access_token(&placed.order_id)?;
-            Ok(Redirect::to(&format!("/checkout/pay/{}?t={token}", placed.order_id.0)).into_response())
+            Ok(
+                Redirect::to(&format!("/checkout/pay/{}?t={token}", placed.order_id.0))
+                    .into_response(),
+            )
         }
         Err(e) => {
             let (status, message, field) = match e {

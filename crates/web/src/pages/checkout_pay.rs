@@ -217,20 +217,36 @@ pub async fn show(
             (Some(b), Some(l)) => Some(format!("{} ending {l}", capitalized(b))),
             _ => None,
         })
-        .or_else(|| state.gateways.get(&d.summary.payment_method).map(|g| g.label()))
+        .or_else(|| {
+            state
+                .gateways
+                .get(&d.summary.payment_method)
+                .map(|g| g.label())
+        })
         .unwrap_or_default();
     let address = match &d.record.shipping {
-        Some(a) => [&a.name, &a.line1, &a.line2, &a.city, &a.region, &a.postcode, &a.country]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .cloned()
-            .collect(),
+        Some(a) => [
+            &a.name,
+            &a.line1,
+            &a.line2,
+            &a.city,
+            &a.region,
+            &a.postcode,
+            &a.country,
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect(),
         None => vec!["Collect from the shop".to_string()],
     };
     let t = OrderPage {
         shop: shop(&state, "", "").await?,
         number: d.summary.number,
-        status: d.status().map(|s| s.label().to_string()).unwrap_or_default(),
+        status: d
+            .status()
+            .map(|s| s.label().to_string())
+            .unwrap_or_default(),
         headline,
         message,
         retry_url,

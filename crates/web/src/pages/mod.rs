@@ -110,5 +110,6 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_customers::routes())
         .merge(admin_orders::routes())
         .merge(admin_checkout_settings::routes())
+        .merge(admin_payment_scripts::routes())
         .fallback(storefront::not_found)
 }

@@ -1,11 +1,15 @@
 //! Harness for the role tests: the page harness's shop plus a manager and a cashier (signed
-//! in), a read and a write API key, spare objects to archive or revoke, and helpers to call a
-//! route as any of them, snapshot what they could change and read the refusals from the audit log.
+//! in), a read and a write API key, spare objects to archive or revoke, orders and checkout
+//! settings to act on, and helpers to call a route as any of them, snapshot what they could
+//! change (`snapshot.rs`) and read the refusals from the audit log.
 
 #![allow(dead_code)]
 
+mod orders;
 pub mod routes;
 pub mod scan;
+mod snapshot;
+pub mod spec;
 mod state;
 
 use state::spare_session;
@@ -17,8 +21,6 @@ use axum::http::{header, Method, Request};
 use storefort_core::access::{Permission, Role};
 use storefort_core::catalog::{LocationInput, LocationKind, ProductStatus, VariantInput};
 use storefort_crypto::token;
-use storefort_store::audit::{AuditEntry, AuditFilter};
-use storefort_store::products::ProductFilter;
 
 use crate::common::{self, add_stock, simple_product, Res, TestApp, OWNER_EMAIL, OWNER_PASSWORD};
 
@@ -83,6 +85,9 @@ pub struct World {
     pub who: Vec<Who>,
     /// Placeholder name (`product`, `variant`, `victim`, `target`, ...) -> real ID.
     pub ids: HashMap<&'static str, String>,
+    /// Placeholders whose object the walk uses up (`order`, `held_order`, `open_order`): one
+    /// per caller, caller `n`'s at `[n]`.
+    pub per_caller: HashMap<&'static str, Vec<String>>,
 }
 
 async fn staff(t: &TestApp, email: &str, name: &str, role: Role) -> (String, String) {
@@ -192,7 +197,8 @@ pub async fn world() -> World {
     add_stock(&t, &variant, 1000).await;
     let category = t.db.categories().await.unwrap()[0].id.0.clone();
     let (customer, address) = state::customer(&t).await;
-    let ids = HashMap::from([
+    let shared = orders::shared(&t).await;
+    let mut ids = HashMap::from([
         ("product", t.product.id.as_str().to_string()),
         ("variant", variant),
         ("code", t.product.variants[0].sku.clone()),
@@ -210,6 +216,8 @@ pub async fn world() -> World {
         // The owner's; `fill_for` puts in the caller's own.
         ("own_session", spare[2].clone()),
     ]);
+    let shipping = shared[0].1.clone();
+    ids.extend(shared);
     let anon = |label, cred| Who {
         label,
         cred,
@@ -239,24 +247,44 @@ pub async fn world() -> World {
         key_who("write key", "writer", "write", write),
         session_who("owner", OWNER_EMAIL, Role::Owner, owner_s, spare[2].clone()),
     ];
-    World { t, who, ids }
+    let per_caller = orders::per_caller(&t, &shipping, who.len()).await;
+    World {
+        t,
+        who,
+        ids,
+        per_caller: per_caller.into_iter().collect(),
+    }
 }
 
 impl World {
-    /// Replace every `{name}` placeholder with its ID (or, if `made_up`, with a made-up ID of
-    /// the same shape, different for each name), and `{n}` with `n` (to keep names and SKUs
-    /// unique per caller).
+    /// Every placeholder name, sorted.
+    fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<_> = self.ids.keys().chain(self.per_caller.keys()).copied().collect();
+        names.sort();
+        names
+    }
+
+    /// Replace every `{name}` placeholder with its ID (caller `n`'s own for the per-caller
+    /// ones; or, if `made_up`, a made-up ID of the same shape, different for each name), and
+    /// `{n}` with `n` (to keep names and SKUs unique per caller).
     pub fn fill(&self, template: &str, made_up: bool, n: usize) -> String {
         let mut out = template.replace("{n}", &n.to_string());
-        let mut names: Vec<_> = self.ids.keys().collect();
-        names.sort();
-        for (i, k) in names.into_iter().enumerate() {
+        for (i, k) in self.names().into_iter().enumerate() {
+            let needle = format!("{{{k}}}");
+            if !out.contains(&needle) {
+                continue;
+            }
             let v = if made_up {
-                format!("{}{i:x}", &UNKNOWN[..UNKNOWN.len() - 1])
+                format!("{}{i:02x}", &UNKNOWN[..UNKNOWN.len() - 2])
+            } else if let Some(v) = self.ids.get(k) {
+                v.clone()
             } else {
-                self.ids[k].clone()
+                let all = &self.per_caller[k];
+                all.get(n)
+                    .unwrap_or_else(|| panic!("no {{{k}}} for caller {n}"))
+                    .clone()
             };
-            out = out.replace(&format!("{{{k}}}"), &v);
+            out = out.replace(&needle, &v);
         }
         out
     }
@@ -275,8 +303,8 @@ impl World {
 
     /// Whether `template` names any object.
     pub fn names_object(&self, template: &str) -> bool {
-        self.ids
-            .keys()
+        self.names()
+            .iter()
             .any(|k| template.contains(&format!("{{{k}}}")))
     }
 
@@ -287,9 +315,24 @@ impl World {
 
     /// Call the JSON API.
     pub async fn api(&self, who: &Who, method: &str, path: &str, body: Option<String>) -> Res {
+        self.api_with(who, method, path, &[], body).await
+    }
+
+    /// Call the JSON API with extra headers.
+    pub async fn api_with(
+        &self,
+        who: &Who,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Res {
         let mut b = Request::builder()
             .method(Method::from_bytes(method.as_bytes()).unwrap())
             .uri(path);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
         match &who.cred {
             Cred::Anonymous => {}
             Cred::BogusKey => b = b.header(header::AUTHORIZATION, "Bearer sf_not-a-real-key"),
@@ -338,61 +381,5 @@ impl World {
             .body(Body::from(body))
             .unwrap();
         self.t.send(req).await
-    }
-
-    /// Everything a refused request might have changed: products (all statuses), variants,
-    /// stock and ledgers, categories, locations, tax classes, API keys (but not when a key
-    /// was last used), staff accounts, their sessions and open invitations.
-    pub async fn snapshot(&self) -> String {
-        let db = &self.t.db;
-        let mut out = Vec::new();
-        let mut variants = Vec::new();
-        for status in [None, Some(ProductStatus::Archived)] {
-            let f = ProductFilter {
-                status,
-                limit: 100,
-                ..Default::default()
-            };
-            let page = db.list_products(&f).await.unwrap();
-            for p in &page.items {
-                variants.extend(p.variants.iter().map(|v| v.id.as_str().to_string()));
-            }
-            out.push(serde_json::to_string(&*page).unwrap());
-        }
-        for v in variants
-            .iter()
-            .chain([&self.ids["variant"], &self.ids["victim_variant"]])
-        {
-            if let Ok(one) = db.variant(v).await {
-                out.push(serde_json::to_string(&one).unwrap());
-            }
-            out.push(serde_json::to_string(&db.stock_levels(v).await.unwrap()).unwrap());
-            out.push(serde_json::to_string(&db.movements(v, None, 100).await.unwrap()).unwrap());
-        }
-        out.push(serde_json::to_string(&db.categories().await.unwrap()).unwrap());
-        out.push(serde_json::to_string(&db.locations().await.unwrap()).unwrap());
-        out.push(serde_json::to_string(&db.tax_classes().await.unwrap()).unwrap());
-        for k in db.api_keys().await.unwrap() {
-            out.push(format!(
-                "{} {} {} {:?}",
-                k.id.as_str(),
-                k.name,
-                k.scope,
-                k.revoked_at
-            ));
-        }
-        out.extend(state::staff(db).await);
-        out.extend(state::customers(db).await);
-        out.join("\n")
-    }
-
-    /// The `access.denied` entries, newest first.
-    pub async fn denials(&self) -> Vec<AuditEntry> {
-        let f = AuditFilter {
-            action: Some("access.denied".into()),
-            limit: Some(10_000),
-            ..Default::default()
-        };
-        self.t.db.audit_entries(&f).await.unwrap()
     }
 }

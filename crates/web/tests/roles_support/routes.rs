@@ -13,7 +13,8 @@ pub type ApiRoute = (
     Permission,
 );
 
-/// Every API route.
+/// Every staff API route: every operation of the OpenAPI document except the shopper routes
+/// (security `[{}]`; see `spec.rs`), which take a cart or order token instead.
 #[rustfmt::skip]
 pub const API: &[ApiRoute] = &[
     ("GET", "/api/v1/products", "", "", CatalogView),
@@ -47,6 +48,23 @@ pub const API: &[ApiRoute] = &[
     ("GET", "/api/v1/api-keys", "", "", Settings),
     ("POST", "/api/v1/api-keys", "", r#"{"name":"Role key {n}","scope":"read"}"#, Settings),
     ("DELETE", "/api/v1/api-keys/{id}", "key", "", Settings),
+    // Orders: each caller acts on its own orders (`{order}` paid, `{open_order}` awaiting
+    // payment): fulfilled, then refunded in part.
+    ("GET", "/api/v1/admin/orders", "", "", OrdersView),
+    ("GET", "/api/v1/admin/orders/{id}", "order", "", OrdersView),
+    ("POST", "/api/v1/admin/orders/{id}/fulfil", "order", r#"{"tracking":"T{n}"}"#, OrdersManage),
+    ("POST", "/api/v1/admin/orders/{id}/cancel", "open_order", r#"{"reason":"Walk {n}"}"#, OrdersManage),
+    ("POST", "/api/v1/admin/orders/{id}/refund", "order",
+        r#"{"amount_minor":1,"restock":[],"reason":"Walk {n}"}"#, Refunds),
+];
+
+/// Shopper routes (security `[{}]`) that take no token at all: (method, path, why that is
+/// safe). Every other shopper route must refuse a request without its token.
+#[rustfmt::skip]
+pub const TOKENLESS: &[(&str, &str, &str)] = &[
+    ("POST", "/api/v1/carts", "starts an empty cart and hands out its token"),
+    ("GET", "/api/v1/shipping-methods", "the delivery options every shopper is offered"),
+    ("GET", "/api/v1/payment-methods", "the ways to pay every shopper is offered"),
 ];
 
 /// The path of an API route with `{id}` turned into its placeholder (`{product}`, ...).
@@ -137,6 +155,39 @@ pub const PAGES: &[PageRoute] = &[
     ("POST", "/admin/customers/{customer}/addresses/{address}/remove", &[], P(CustomersEdit)),
     ("POST", "/admin/customers/{customer}/export", &[], P(CustomersPrivacy)),
     ("POST", "/admin/customers/{customer}/erase", &[("confirm", "ERASE")], P(CustomersPrivacy)),
+    // Orders: each caller acts on its own (`{order}` paid with a captured bank transfer,
+    // `{held_order}` on hold waiting for one, `{open_order}` awaiting payment). The paid
+    // order is noted, refunded in part, then fulfilled.
+    ("GET", "/admin/orders", &[], P(OrdersView)),
+    ("POST", "/admin/orders", &[("q", "walk@example.com")], P(OrdersView)),
+    ("GET", "/admin/orders/{order}", &[], P(OrdersView)),
+    ("POST", "/admin/orders/{order}/notes", &[("note", "Walk note {n}")], P(OrdersManage)),
+    ("POST", "/admin/orders/{order}/refund", &[("amount", "0.01")], P(Refunds)),
+    ("POST", "/admin/orders/{order}/fulfil", &[("tracking", "T{n}")], P(OrdersManage)),
+    ("POST", "/admin/orders/{held_order}/mark-paid", &[], P(OrdersManage)),
+    ("POST", "/admin/orders/{open_order}/cancel", &[("reason", "Walk {n}")], P(OrdersManage)),
+    // Checkout settings (owners): the French rate is set, then removed.
+    ("GET", "/admin/checkout-settings", &[], P(Settings)),
+    ("POST", "/admin/checkout-settings/shop", &[("country", "GB"), ("prices_include_tax", "on")], P(Settings)),
+    ("POST", "/admin/checkout-settings/tax-rates",
+        &[("tax_class", "{tax_class}"), ("country", "FR"), ("rate", "5.5")], P(Settings)),
+    ("POST", "/admin/checkout-settings/tax-rates/remove", &[("tax_class", "{tax_class}"), ("country", "FR")], P(Settings)),
+    ("POST", "/admin/checkout-settings/shipping",
+        &[("name", "Walk post {n}"), ("kind", "flat"), ("amount", "3.50"), ("enabled", "on")], P(Settings)),
+    ("POST", "/admin/checkout-settings/shipping/{shipping}",
+        &[("name", "Walk post"), ("kind", "flat"), ("amount", "4.00"), ("enabled", "on")], P(Settings)),
+    ("POST", "/admin/checkout-settings/shipping/{shipping}/enabled", &[("enabled", "no")], P(Settings)),
+    ("POST", "/admin/checkout-settings/discounts", &[("code", "WALK{n}"), ("kind", "percent"), ("value", "10")], P(Settings)),
+    ("POST", "/admin/checkout-settings/discounts/{discount}/enabled", &[("enabled", "no")], P(Settings)),
+    // The payment page's scripts (owners): one approved, checked (nothing listens on port 9),
+    // the page accepted, the fixture script removed.
+    ("GET", "/admin/payment-scripts", &[], P(Settings)),
+    ("POST", "/admin/payment-scripts",
+        &[("url", "http://127.0.0.1:9/{n}.js"), ("sha384", "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb"),
+          ("reason", "Role test {n}"), ("gateway", "stripe")], P(Settings)),
+    ("POST", "/admin/payment-scripts/check", &[], P(Settings)),
+    ("POST", "/admin/payment-scripts/accept", &[], P(Settings)),
+    ("POST", "/admin/payment-scripts/{script}/remove", &[], P(Settings)),
     // Every signed-in staff member's own pages.
     ("GET", "/admin/account", &[], SignedIn),
     ("POST", "/admin/account/sessions/{own_session}/end", &[], SignedIn),

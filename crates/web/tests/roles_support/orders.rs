@@ -1,0 +1,162 @@
+//! Checkout fixtures for the role walk. Shared: a shipping method, a discount code, the
+//! default tax class and an approved payment-page script. Per caller (the walk changes them,
+//! so each caller gets its own, found through its number `n`): a paid order with a captured
+//! manual payment (`{order}`: fulfil, refund, notes), an order on hold with a pending manual
+//! payment (`{held_order}`: mark paid) and an order awaiting payment (`{open_order}`:
+//! cancel). Orders go through the store's real checkout: cart -> `place_order` ->
+//! `record_payment` / `transition`.
+
+use storefort_core::checkout::CheckoutInput;
+use storefort_core::customer::Address;
+use storefort_core::order_state::{OrderEvent, OrderStatus};
+use storefort_core::pricing::{DiscountCode, DiscountKind, ShippingKind, ShippingMethod};
+use storefort_store::checkout::{PlaceOrder, Placed};
+use storefort_store::payment_records::PaymentUpdate;
+use storefort_store::payment_scripts::NewScript;
+
+use crate::common::{TestApp, OWNER_EMAIL};
+
+/// The placeholders every caller shares: `(name, ID)`.
+pub async fn shared(t: &TestApp) -> Vec<(&'static str, String)> {
+    let shipping =
+        t.db.create_shipping_method(&ShippingMethod {
+            id: String::new(),
+            name: "Royal Mail".into(),
+            kind: ShippingKind::Flat,
+            amount_minor: 350,
+            threshold_minor: None,
+            enabled: true,
+        })
+        .await
+        .unwrap();
+    let discount =
+        t.db.create_discount_code(&DiscountCode {
+            id: String::new(),
+            code: "WALKCODE".into(),
+            kind: DiscountKind::Percent,
+            value: 1000,
+            min_spend_minor: 0,
+            expires_at: None,
+            usage_limit: None,
+            used_count: 0,
+            enabled: true,
+        })
+        .await
+        .unwrap();
+    let tax_class = t.db.default_tax_class().await.unwrap();
+    let script = t
+        .db
+        .approve_script(
+            &NewScript {
+                url: "http://127.0.0.1:9/walk.js".into(),
+                sha384: "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb"
+                    .into(),
+                reason: "Role walk fixture".into(),
+                gateway: "stripe".into(),
+            },
+            OWNER_EMAIL,
+        )
+        .await
+        .unwrap();
+    vec![
+        ("shipping", shipping.id),
+        ("discount", discount.id),
+        ("tax_class", tax_class.id.as_str().to_string()),
+        ("script", script.id),
+    ]
+}
+
+/// One shirt bought by `buyer{n}@example.com` through the real checkout, to be paid by bank
+/// transfer (the manual gateway): awaiting payment.
+async fn place(t: &TestApp, shipping: &str, n: usize, what: &str) -> Placed {
+    let variant = t.product.variants[0].id.as_str();
+    let (_, cart) = t.db.create_cart(None).await.unwrap();
+    t.db.cart_add(&cart.id, variant, 1).await.unwrap();
+    let checkout = CheckoutInput {
+        email: format!("buyer{n}@example.com"),
+        phone: "020 7946 0958".into(),
+        billing: Address {
+            name: "Bea Buyer".into(),
+            line1: "12 Quay Street".into(),
+            city: "Bristol".into(),
+            postcode: "BS1 4DJ".into(),
+            country: "GB".into(),
+            ..Default::default()
+        },
+        shipping_same_as_billing: true,
+        shipping: None,
+        shipping_method_id: shipping.into(),
+        payment_method: "manual".into(),
+    }
+    .validate("GB", true)
+    .unwrap();
+    let placed =
+        t.db.place_order(&PlaceOrder {
+            cart_id: cart.id.clone(),
+            checkout,
+            customer_id: None,
+            idempotency_key: format!("walk-{what}-{n}"),
+            channel: "web".into(),
+        })
+        .await
+        .unwrap();
+    let status = t.db.order_status(&placed.order_id).await.unwrap();
+    assert_eq!(status, OrderStatus::PendingPayment, "{what} {n}");
+    placed
+}
+
+/// Caller `n`'s three orders: `[(order, paid), (held_order, on hold), (open_order, awaiting
+/// payment)]`.
+async fn orders_of(t: &TestApp, shipping: &str, n: usize) -> [String; 3] {
+    let paid = place(t, shipping, n, "paid").await;
+    let captured = PaymentUpdate {
+        status: "captured".into(),
+        amount_minor: paid.total_minor,
+        captured_minor: paid.total_minor,
+        ..Default::default()
+    };
+    let id = &paid.order_id;
+    let reference = format!("walk-paid-{n}");
+    t.db.record_payment(id, "manual", &reference, &captured)
+        .await
+        .unwrap();
+    let to = t.db.transition(id, OrderEvent::Capture, "test", "").await;
+    assert_eq!(to.unwrap(), OrderStatus::Paid);
+
+    let held = place(t, shipping, n, "held").await;
+    let pending = PaymentUpdate {
+        status: "pending".into(),
+        amount_minor: held.total_minor,
+        ..Default::default()
+    };
+    let id = &held.order_id;
+    let reference = format!("walk-held-{n}");
+    t.db.record_payment(id, "manual", &reference, &pending)
+        .await
+        .unwrap();
+    let to = t.db.transition(id, OrderEvent::Hold, "test", "").await;
+    assert_eq!(to.unwrap(), OrderStatus::OnHold);
+
+    let open = place(t, shipping, n, "open").await;
+    [paid.order_id.0, held.order_id.0, open.order_id.0]
+}
+
+/// The per-caller placeholders for `callers` callers: `(name, ID of caller n at [n])`.
+pub async fn per_caller(
+    t: &TestApp,
+    shipping: &str,
+    callers: usize,
+) -> Vec<(&'static str, Vec<String>)> {
+    let mut out = vec![
+        ("order", Vec::new()),
+        ("held_order", Vec::new()),
+        ("open_order", Vec::new()),
+    ];
+    for n in 0..callers {
+        let ids = orders_of(t, shipping, n).await;
+        for (slot, id) in out.iter_mut().zip(ids) {
+            slot.1.push(id);
+        }
+    }
+    out
+}
