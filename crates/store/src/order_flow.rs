@@ -98,7 +98,7 @@ impl Db {
                 crate::discounts::unuse_code(&mut tx, &code).await?;
             }
         }
-        if from == OrderStatus::PendingPayment && to != OrderStatus::PendingPayment {
+        if to != OrderStatus::PendingPayment {
             sqlx::query("UPDATE orders SET reserved_until = NULL WHERE id = $1")
                 .bind(id.as_str())
                 .execute(&mut *tx)
@@ -281,11 +281,24 @@ impl Db {
         Ok(())
     }
 
-    /// Orders still awaiting payment whose 15-minute reservation has run out.
+    /// Hold an order's stock until `until` (UTC ms): a bank-transfer order waits longer than
+    /// the 15 minutes of a card payment.
+    pub async fn set_reserved_until(&self, id: &OrderId, until: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET reserved_until = $1 WHERE id = $2")
+            .bind(until)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Orders whose reservation has run out: awaiting payment after 15 minutes, or on hold
+    /// waiting for a bank transfer after 7 days.
     pub async fn expired_reservations(&self, limit: i64) -> Result<Vec<OrderId>, StoreError> {
         let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM orders WHERE status = 'pending_payment' AND reserved_until IS NOT NULL \
-             AND reserved_until <= $1 ORDER BY reserved_until LIMIT $2",
+            "SELECT id FROM orders WHERE status IN ('pending_payment', 'on_hold') \
+             AND reserved_until IS NOT NULL AND reserved_until <= $1 \
+             ORDER BY reserved_until LIMIT $2",
         )
         .bind(self.now())
         .bind(limit)

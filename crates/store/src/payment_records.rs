@@ -121,7 +121,9 @@ fn check(u: &PaymentUpdate) -> Result<(), ValidationError> {
 }
 
 impl Db {
-    /// Create or update the payment a gateway knows as `reference` for an order.
+    /// Create or update the payment a gateway knows as `reference` for an order. Updates only
+    /// move forward: a late or replayed report cannot turn a captured or voided payment back
+    /// into an earlier state, nor lower what was captured or refunded.
     pub async fn record_payment(
         &self,
         order: &OrderId,
@@ -135,9 +137,15 @@ impl Db {
             "INSERT INTO payments (id, order_id, gateway, reference, status, amount_minor, \
              captured_minor, refunded_minor, card_brand, card_last4, checks, message, created_at, \
              updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
-             ON CONFLICT (gateway, reference) DO UPDATE SET status = excluded.status, \
-             amount_minor = excluded.amount_minor, captured_minor = excluded.captured_minor, \
-             refunded_minor = excluded.refunded_minor, \
+             ON CONFLICT (gateway, reference) DO UPDATE SET \
+             status = CASE WHEN payments.status IN ('captured', 'voided') \
+                 AND excluded.status NOT IN ('captured', 'voided') \
+                 THEN payments.status ELSE excluded.status END, \
+             amount_minor = excluded.amount_minor, \
+             captured_minor = CASE WHEN excluded.captured_minor > payments.captured_minor \
+                 THEN excluded.captured_minor ELSE payments.captured_minor END, \
+             refunded_minor = CASE WHEN excluded.refunded_minor > payments.refunded_minor \
+                 THEN excluded.refunded_minor ELSE payments.refunded_minor END, \
              card_brand = COALESCE(excluded.card_brand, payments.card_brand), \
              card_last4 = COALESCE(excluded.card_last4, payments.card_last4), \
              checks = excluded.checks, message = excluded.message, updated_at = excluded.updated_at",
@@ -160,6 +168,24 @@ impl Db {
         self.payment_by_reference(gateway, reference)
             .await?
             .ok_or_else(|| StoreError::not_found("payment", reference))
+    }
+
+    /// Make `payment_id` the payment that pays this order unless another one already does.
+    /// True when it is (now, or already was) the order's payment.
+    pub async fn claim_order_payment(
+        &self,
+        order: &OrderId,
+        payment_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE orders SET payment_id = $1 WHERE id = $2 \
+             AND (payment_id IS NULL OR payment_id = $1)",
+        )
+        .bind(payment_id)
+        .bind(order.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// A payment by its gateway reference.

@@ -61,6 +61,11 @@ pub struct AppState {
     pub card_refusals: RecentRefusals,
     /// The payment gateways this shop offers.
     pub gateways: Arc<storefort_payments::Gateways>,
+    /// Per-address limits on orders, carts and discount codes.
+    pub limits: Arc<crate::rate_limit::Limits>,
+    /// Striped locks that serialise payment changes to one order in this process (the
+    /// shopper's return and the gateway's webhook often arrive together).
+    pub order_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
 }
 
 impl AppState {
@@ -84,7 +89,18 @@ impl AppState {
             cfg: Arc::new(cfg),
             card_refusals: Default::default(),
             gateways: Arc::new(gateways),
+            limits: Default::default(),
+            order_locks: Arc::new((0..64).map(|_| tokio::sync::Mutex::new(())).collect()),
         }
+    }
+
+    /// Hold the lock for one order's payment changes.
+    pub async fn lock_order(&self, order: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        order.hash(&mut h);
+        let i = (h.finish() % self.order_locks.len() as u64) as usize;
+        self.order_locks[i].lock().await
     }
 }
 

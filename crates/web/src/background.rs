@@ -12,7 +12,7 @@ pub const RELEASE_EVERY: Duration = Duration::from_secs(30);
 /// Start every background task for this state.
 pub fn spawn_all(state: &AppState) {
     crate::outbox_worker::spawn_outbox(state.db.clone(), state.cfg.smtp.clone());
-    // PAGECHECK crate::payment_page::spawn_payment_page_check(state.clone());
+    crate::payment_page::spawn_payment_page_check(state.clone());
     let s = state.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(RELEASE_EVERY);

@@ -21,6 +21,7 @@ pub mod order_mail;
 pub mod outbox_worker;
 pub mod pages;
 pub mod passwords;
+pub mod rate_limit;
 pub mod payment_flow;
 pub mod payment_flow_staff;
 pub mod payment_page;

@@ -17,6 +17,12 @@ use storefort_store::StoreError;
 use crate::error::ApiError;
 use crate::AppState;
 
+/// Most payment attempts one order may start (each asks the gateway for a new payment).
+pub const MAX_ATTEMPTS: usize = 10;
+/// A bank-transfer order keeps its stock this long (7 days, as the instructions say), then is
+/// cancelled.
+pub const MANUAL_PAYMENT_MS: i64 = 7 * 24 * 3600 * 1000;
+
 /// Map a gateway failure to what the caller should answer.
 pub fn gateway_error(e: GatewayError) -> ApiError {
     use axum::http::StatusCode;
@@ -83,6 +89,16 @@ pub async fn start(
     }
     let g = gateway(state, &detail.summary.payment_method)?;
     let attempt = detail.payments.len() + 1;
+    if attempt > MAX_ATTEMPTS {
+        return Err(ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "this order has had {MAX_ATTEMPTS} payment attempts; please place a new order or \
+                 contact the shop"
+            ),
+        ));
+    }
     let auth = g
         .authorize(&AuthorizeRequest {
             order_id: order.0.clone(),
@@ -132,12 +148,19 @@ pub async fn apply(
     st: &PaymentState,
     actor: &str,
 ) -> Result<OrderStatus, ApiError> {
+    let _one_at_a_time = state.lock_order(&order.0).await;
     let db = &state.db;
-    db.record_payment(order, g.id(), reference, &update_of(st))
+    let row = db
+        .record_payment(order, g.id(), reference, &update_of(st))
         .await?;
     let mut now = db.order_status(order).await?;
     match st.status {
         PaymentStatus::Authorized | PaymentStatus::Captured => {
+            // One payment pays an order: a second authorization (another tab, a reload) is
+            // given back, never captured.
+            if now != OrderStatus::Cancelled && !db.claim_order_payment(order, &row.id).await? {
+                return second_payment(state, order, g, reference, st).await;
+            }
             if matches!(now, OrderStatus::Cancelled) {
                 // Paid after the reservation ran out: give the money back untouched.
                 if st.status == PaymentStatus::Authorized {
@@ -166,6 +189,9 @@ pub async fn apply(
                         "waiting for the payment to arrive",
                     )
                     .await?;
+                // The stock stays reserved while the transfer is on its way, not for ever.
+                db.set_reserved_until(order, db.now() + MANUAL_PAYMENT_MS)
+                    .await?;
                 crate::order_mail::confirmation(state, order).await?;
             }
         }
@@ -180,6 +206,39 @@ pub async fn apply(
         PaymentStatus::RequiresAction | PaymentStatus::Voided => {}
     }
     Ok(now)
+}
+
+/// A payment for an order that another payment already pays: void it, or (if the gateway
+/// captured it anyway) say loudly that it must be refunded.
+async fn second_payment(
+    state: &AppState,
+    order: &OrderId,
+    g: &dyn Gateway,
+    reference: &str,
+    st: &PaymentState,
+) -> Result<OrderStatus, ApiError> {
+    if st.status == PaymentStatus::Authorized {
+        let voided = g.void(reference).await.map_err(gateway_error)?;
+        state
+            .db
+            .record_payment(order, g.id(), reference, &update_of(&voided))
+            .await?;
+        state
+            .db
+            .add_order_note(order, "system", "a second card authorization was voided")
+            .await?;
+    } else {
+        tracing::error!(order = %order.0, reference, "a second payment was captured for one order");
+        state
+            .db
+            .add_order_note(
+                order,
+                "system",
+                &format!("a second payment ({reference}) was taken for this order: refund it"),
+            )
+            .await?;
+    }
+    Ok(state.db.order_status(order).await?)
 }
 
 /// Take the money of an authorized order and mark it paid (sends the confirmation).
@@ -217,12 +276,24 @@ pub async fn cancel(
     actor: &str,
     reason: &str,
 ) -> Result<OrderStatus, ApiError> {
+    let _one_at_a_time = state.lock_order(&order.0).await;
     let detail = state.db.order_detail(order).await?;
     let from = detail
         .status()
         .ok_or_else(|| StoreError::state("status", "order is in an unknown state"))?;
     storefort_core::order_state::next(from, &OrderEvent::Cancel)
         .map_err(|e| StoreError::state(e.field, e.message))?;
+    if detail
+        .payments
+        .iter()
+        .any(|p| p.captured_minor > p.refunded_minor)
+    {
+        return Err(StoreError::state(
+            "status",
+            "money was taken for this order: refund it instead of cancelling",
+        )
+        .into());
+    }
     for p in &detail.payments {
         if p.status == PaymentStatus::Authorized.as_str()
             || p.status == PaymentStatus::RequiresAction.as_str()
@@ -262,6 +333,7 @@ pub async fn refund(
     reason: &str,
     actor: &str,
 ) -> Result<OrderStatus, ApiError> {
+    let _one_at_a_time = state.lock_order(&order.0).await;
     let db = &state.db;
     let (status, paid, before) = db.refundable(order).await?;
     // Everything is checked before any money moves: the reason, the lines to restock, and (by
@@ -337,6 +409,11 @@ pub async fn release_expired(state: &AppState) -> Result<usize, ApiError> {
 
 async fn cancel_expired(state: &AppState, id: &OrderId) -> Result<(), ApiError> {
     let detail = state.db.order_detail(id).await?;
+    if detail.status() == Some(OrderStatus::OnHold) {
+        // A bank transfer that never came.
+        cancel(state, id, "system", "payment not received within 7 days").await?;
+        return Ok(());
+    }
     for p in &detail.payments {
         if p.status == PaymentStatus::RequiresAction.as_str() {
             if let Some(g) = state.gateways.get(&p.gateway) {

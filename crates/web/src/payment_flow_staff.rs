@@ -22,6 +22,7 @@ pub async fn mark_paid(
     order: &OrderId,
     actor: &str,
 ) -> Result<OrderStatus, ApiError> {
+    let _one_at_a_time = state.lock_order(&order.0).await;
     let detail = state.db.order_detail(order).await?;
     let from = detail
         .status()

@@ -36,7 +36,11 @@ const LAYOUT_SRC: &str = include_str!("../templates/layout.html");
 pub const UNAVAILABLE: &str =
     "Card payment is unavailable right now; please choose another payment method or try later.";
 /// Headers this page sets besides its CSP (part of the fingerprint).
-pub const PAGE_HEADERS: [(&str, &str); 1] = [("cache-control", "no-store")];
+pub const PAGE_HEADERS: [(&str, &str); 2] = [
+    ("cache-control", "no-store"),
+    // The page URL holds the order's access token: never send it to other sites.
+    ("referrer-policy", "no-referrer"),
+];
 
 /// The parts a fingerprint is made of, by name (`script:URL`, `csp:GATEWAY`, `header:NAME`,
 /// `file:PATH`), sorted.

@@ -14,39 +14,10 @@ mod roles_support;
 use std::collections::BTreeSet;
 
 use axum::http::StatusCode;
-use roles_support::routes::{api_template, API, NOT_WALKED, PAGES, TOKENLESS};
+use roles_support::routes::{api_template, API, NOT_WALKED, PAGES};
 use roles_support::spec::operations;
-use roles_support::{world, World};
-use storefort_store::audit::{AuditEntry, AuditFilter};
-
-/// A refusal: 403, nothing changed, and exactly one new `access.denied` entry naming the
-/// caller and the request.
-async fn assert_refused(
-    w: &World,
-    ctx: &str,
-    status: StatusCode,
-    before: &(String, usize),
-    actor: &str,
-    line: &str,
-) {
-    assert_eq!(status, StatusCode::FORBIDDEN, "{ctx}: must be refused");
-    assert_eq!(
-        w.snapshot().await,
-        before.0,
-        "{ctx}: a refused request changed something"
-    );
-    let d: Vec<AuditEntry> = w.denials().await;
-    assert_eq!(d.len(), before.1 + 1, "{ctx}: refusal not audited once");
-    assert_eq!(
-        (
-            d[0].actor.as_str(),
-            d[0].target.as_str(),
-            d[0].outcome.as_str()
-        ),
-        (actor, line, "denied"),
-        "{ctx}"
-    );
-}
+use roles_support::world;
+use storefort_store::audit::AuditFilter;
 
 #[tokio::test]
 async fn every_api_route_enforces_the_matrix() {
@@ -80,7 +51,7 @@ async fn every_api_route_enforces_the_matrix() {
             let path = w.fill(&api_template(r), false, n);
             let body = (!r.3.is_empty()).then(|| w.fill(r.3, false, n));
             let ctx = format!("{} {} {path}", who.label, r.0);
-            let before = (w.snapshot().await, w.denials().await.len());
+            let before = w.before(who.allows(r.4) != Some(true)).await;
             let res = w.api(who, r.0, &path, body).await;
             match who.allows(r.4) {
                 None => {
@@ -105,7 +76,8 @@ async fn every_api_route_enforces_the_matrix() {
                 }
                 Some(false) => {
                     let line = format!("{} {path}", r.0);
-                    assert_refused(&w, &ctx, res.status, &before, &who.actor, &line).await;
+                    w.assert_refused(&ctx, res.status, &before, &who.actor, &line)
+                        .await;
                     assert!(
                         res.body.contains("\"error\""),
                         "{ctx}: JSON error body: {}",
@@ -115,6 +87,9 @@ async fn every_api_route_enforces_the_matrix() {
             }
         }
     }
+    // Each caller allowed to acted on its own orders: fulfilled, then refunded 0.01.
+    w.assert_orders(["partially_refunded 1 T{n}", "on_hold 0 ", "cancelled 0 "])
+        .await;
     for r in API.iter().filter(|r| r.0 != "GET") {
         assert!(
             worked.contains(r.1),
@@ -155,54 +130,7 @@ async fn every_api_route_enforces_the_matrix() {
 #[tokio::test]
 async fn shopper_api_routes_take_only_their_token() {
     let w = world().await;
-    let public: Vec<_> = operations(&w.openapi().await)
-        .into_iter()
-        .filter(|o| o.public)
-        .collect();
-    assert!(public.len() > 5, "few shopper routes: {public:?}");
-    let tokenless: BTreeSet<_> = public
-        .iter()
-        .filter(|o| o.token_headers.is_empty())
-        .map(|o| (o.method.as_str(), o.path.as_str()))
-        .collect();
-    let listed: BTreeSet<_> = TOKENLESS.iter().map(|r| (r.0, r.1)).collect();
-    assert_eq!(
-        tokenless, listed,
-        "shopper routes without a token must be listed in routes::TOKENLESS with a reason"
-    );
-    let before = w.snapshot().await;
-    for o in &public {
-        assert!(!o.path.starts_with("/api/v1/admin"), "{o:?}: a staff path");
-        let path = w.public_path(&o.path);
-        let headers: Vec<(&str, &str)> = o
-            .other_headers
-            .iter()
-            .map(|h| (h.as_str(), "walk-key-1"))
-            .collect();
-        let body = ["POST", "PUT", "PATCH"]
-            .contains(&o.method.as_str())
-            .then(|| "{}".to_string());
-        for who in &w.who {
-            let ctx = format!("{} {} {path}", who.label, o.method);
-            let res = w
-                .api_with(who, &o.method, &path, &headers, body.clone())
-                .await;
-            if o.token_headers.is_empty() {
-                assert!(res.status.is_success(), "{ctx}: {} {}", res.status, res.body);
-                continue;
-            }
-            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{ctx}: {}", res.body);
-            let e: serde_json::Value = serde_json::from_str(&res.body).unwrap();
-            let field = e["error"]["field"].as_str().unwrap_or("");
-            assert!(
-                o.token_headers.iter().any(|h| h == field),
-                "{ctx}: the refusal names the token: {}",
-                res.body
-            );
-        }
-    }
-    // Only tokenless calls ran (new carts are not in the snapshot).
-    assert_eq!(w.snapshot().await, before, "a refused shopper call changed something");
+    roles_support::spec::assert_shopper_routes_take_only_their_token(&w).await;
 }
 
 #[tokio::test]
@@ -216,7 +144,7 @@ async fn every_admin_page_enforces_the_matrix() {
             let form: Vec<(&str, String)> =
                 r.2.iter().map(|(k, v)| (*k, w.fill(v, false, n))).collect();
             let ctx = format!("{} {} {path}", who.label, r.0);
-            let before = (w.snapshot().await, w.denials().await.len());
+            let before = w.before(who.may(r.3) != Some(true)).await;
             let res = w.page(who, r.0, &path, &form).await;
             if !who.is_staff() {
                 // No session (an API key means nothing to the admin pages): off to sign in.
@@ -255,7 +183,8 @@ async fn every_admin_page_enforces_the_matrix() {
                 }
                 _ => {
                     let line = format!("{} {path}", r.0);
-                    assert_refused(&w, &ctx, res.status, &before, &who.actor, &line).await;
+                    w.assert_refused(&ctx, res.status, &before, &who.actor, &line)
+                        .await;
                     assert!(
                         res.body.contains("does not allow you"),
                         "{ctx}: says why: {}",
@@ -273,6 +202,10 @@ async fn every_admin_page_enforces_the_matrix() {
             r.1
         );
     }
+    // Each caller allowed to acted on its own orders: refunded 0.01 then fulfilled, marked
+    // paid, cancelled.
+    w.assert_orders(["fulfilled 1 T{n}", "paid 0 ", "cancelled 0 "])
+        .await;
     // The owner's staff actions really happened to the target (and nobody else's did).
     let target = w.t.db.user(&w.ids["target"]).await.unwrap();
     assert_eq!(

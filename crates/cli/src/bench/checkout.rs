@@ -183,7 +183,7 @@ async fn journey(app: &Router, s: &Seeded, n: usize) -> CliResult<String> {
 pub async fn run(a: &BenchCheckoutArgs) -> CliResult<()> {
     let _ = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter("error")
+        .with_env_filter(std::env::var("STOREFORT_BENCH_LOG").unwrap_or_else(|_| "error".into()))
         .try_init();
     let (db, scratch, about) = open(a.database_url.as_deref()).await?;
     let seeded = Arc::new(seed(&db).await?);

@@ -76,6 +76,8 @@ ALTER TABLE orders ADD COLUMN access_hash TEXT;
 ALTER TABLE orders ADD COLUMN reserved_until BIGINT;
 ALTER TABLE orders ADD COLUMN tracking TEXT NOT NULL DEFAULT '';
 ALTER TABLE orders ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+-- The payment that pays this order: a second authorization for the same order is voided.
+ALTER TABLE orders ADD COLUMN payment_id TEXT;
 CREATE UNIQUE INDEX orders_idempotency ON orders (idempotency_key);
 CREATE INDEX orders_status ON orders (status, created_at);
 CREATE INDEX orders_created ON orders (created_at);

@@ -260,8 +260,11 @@ pub struct DiscountInput {
     responses((status = 201, body = CreatedCart), (status = 400, body = ErrorBody)))]
 pub async fn create(
     State(s): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     ApiQuery(q): ApiQuery<QuoteParams>,
 ) -> ApiResult<(StatusCode, Json<CreatedCart>)> {
+    s.limits
+        .take(crate::rate_limit::Action::Cart, client.ip, s.db.now())?;
     let (token, cart) = s.db.create_cart(None).await?;
     let cart = priced(&s, cart, &q).await?;
     Ok((StatusCode::CREATED, Json(CreatedCart { token, cart })))
@@ -353,13 +356,17 @@ pub async fn remove_line(
 #[utoipa::path(put, path = "/api/v1/cart/discount", tag = "cart", security(()),
     params(("X-Cart-Token" = String, Header, description = "The cart's token"), QuoteParams), request_body = DiscountInput,
     responses((status = 200, body = PricedCart), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn set_discount(
     State(s): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     token: CartToken,
     ApiQuery(q): ApiQuery<QuoteParams>,
     ApiJson(i): ApiJson<DiscountInput>,
 ) -> ApiResult<Json<PricedCart>> {
+    s.limits
+        .take(crate::rate_limit::Action::Code, client.ip, s.db.now())?;
     let code = i.code.trim();
     if code.is_empty() {
         return Err(ValidationError::new("discount_code", "enter a discount code").into());

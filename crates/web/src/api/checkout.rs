@@ -197,10 +197,13 @@ async fn validated(s: &AppState, input: CheckoutInput) -> ApiResult<CheckoutInpu
         (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn place(
     State(s): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     IdempotencyKey(key): IdempotencyKey,
     token: CartToken,
     ApiJson(input): ApiJson<CheckoutInput>,
 ) -> ApiResult<(StatusCode, Json<CheckoutResult>)> {
+    s.limits
+        .take(crate::rate_limit::Action::Order, client.ip, s.db.now())?;
     let cart = cart_of(&s, &token).await?;
     // An ordered cart can only replay its order (found by key before the input is used) or
     // be refused as already ordered, so the input is checked only for a first submission.

@@ -76,10 +76,14 @@ pub async fn cart_for_checkout(
 async fn cart_or_new(
     state: &AppState,
     headers: &HeaderMap,
+    ip: std::net::IpAddr,
 ) -> Result<(Cart, Option<HeaderValue>), PageError> {
     if let Some(c) = current_cart(state, headers).await? {
         return Ok((c, None));
     }
+    state
+        .limits
+        .take(crate::rate_limit::Action::Cart, ip, state.db.now())?;
     let shopper = current_shopper(state, headers).await?;
     let (token, cart) = state
         .db
@@ -223,6 +227,7 @@ fn no_store(mut r: Response) -> Response {
 /// go back to the cart (303), setting the cookie for a new cart.
 async fn change(
     state: &AppState,
+    ip: std::net::IpAddr,
     headers: &HeaderMap,
     body: &Bytes,
     done: &str,
@@ -230,7 +235,12 @@ async fn change(
 ) -> Result<Response, PageError> {
     refuse_cross_site(headers)?;
     let form = FormData::parse(body);
-    let (cart, cookie) = cart_or_new(state, headers).await?;
+    if done == "code" {
+        state
+            .limits
+            .take(crate::rate_limit::Action::Code, ip, state.db.now())?;
+    }
+    let (cart, cookie) = cart_or_new(state, headers, ip).await?;
     let mut res = match op(state, &cart, &form).await {
         Ok(_) => Redirect::to(&format!("/cart?done={done}")).into_response(),
         Err(e) => {
@@ -258,10 +268,11 @@ fn quantity(form: &FormData) -> Result<i64, StoreError> {
 /// `POST /cart/add` (`variant_id`, `quantity`).
 pub async fn add(
     State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, &headers, &body, "added", async |s, cart, f| {
+    change(&state, client.ip, &headers, &body, "added", async |s, cart, f| {
         s.db.cart_add(&cart.id, f.get("variant_id"), quantity(f)?)
             .await
     })
@@ -271,10 +282,11 @@ pub async fn add(
 /// `POST /cart/update` (`variant_id`, `quantity`; 0 removes).
 pub async fn update(
     State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, &headers, &body, "updated", async |s, cart, f| {
+    change(&state, client.ip, &headers, &body, "updated", async |s, cart, f| {
         s.db.cart_set_quantity(&cart.id, f.get("variant_id"), quantity(f)?)
             .await
     })
@@ -284,10 +296,11 @@ pub async fn update(
 /// `POST /cart/remove` (`variant_id`).
 pub async fn remove(
     State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, &headers, &body, "updated", async |s, cart, f| {
+    change(&state, client.ip, &headers, &body, "updated", async |s, cart, f| {
         s.db.cart_set_quantity(&cart.id, f.get("variant_id"), 0)
             .await
     })
@@ -297,10 +310,11 @@ pub async fn remove(
 /// `POST /cart/discount` (`code`; empty removes the code).
 pub async fn discount(
     State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, &headers, &body, "code", async |s, cart, f| {
+    change(&state, client.ip, &headers, &body, "code", async |s, cart, f| {
         let code = f.get("code").trim();
         let cart =
             s.db.cart_set_discount(&cart.id, Some(code).filter(|c| !c.is_empty()))

@@ -142,7 +142,13 @@ async fn render(
         error: error.0,
         error_field: error.1,
     };
-    Ok(page(status, &t))
+    // The form may hold a signed-in shopper's details: never cache it.
+    let mut res = page(status, &t);
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(res)
 }
 
 async fn open_cart(state: &AppState, headers: &HeaderMap) -> Result<Option<Cart>, PageError> {
@@ -188,10 +194,14 @@ pub async fn form(
 /// `POST /checkout`: validate, place the order, go to the payment step (303).
 pub async fn submit(
     State(state): State<AppState>,
+    axum::Extension(client): axum::Extension<crate::middleware::ClientInfo>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
     refuse_cross_site(&headers)?;
+    state
+        .limits
+        .take(crate::rate_limit::Action::Order, client.ip, state.db.now())?;
     let form = FormData::parse(&body);
     let values = values_of(&form);
     let shopper = current_shopper(&state, &headers).await?;

@@ -179,7 +179,15 @@ fn render(p: &SandboxPayment, status: StatusCode, error: Option<String>) -> Resp
     )
 }
 
+/// The sandbox's pages exist only while the shop offers the sandbox gateway.
+fn offered(state: &AppState) -> bool {
+    state.gateways.get("sandbox").is_some()
+}
+
 async fn show(State(state): State<AppState>, Path(id): Path<String>) -> Response {
+    if !offered(&state) {
+        return PageError::not_found().into_response();
+    }
     match state.db.sandbox_payment(&id).await {
         Ok(p) => render(&p, StatusCode::OK, None),
         Err(e) => PageError::from(e).into_response(),
@@ -192,6 +200,9 @@ async fn decide(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if !offered(&state) {
+        return PageError::not_found().into_response();
+    }
     if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
         return PageError::forbidden("Please use the payment page itself to choose an outcome.")
             .into_response();

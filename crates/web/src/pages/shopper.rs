@@ -139,9 +139,12 @@ impl Shopper {
     }
 }
 
-/// Refuse a form posted from another site (for the forms that come before a session exists).
+/// Refuse a form posted from another site, sibling subdomains included (for the forms that come
+/// before a session exists: sign-in, register, cart, checkout). Browsers send
+/// `Sec-Fetch-Site`; only `same-origin` and `none` (typed or bookmarked) are this shop's own.
 pub fn refuse_cross_site(headers: &HeaderMap) -> Result<(), PageError> {
-    if headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site") {
+    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    if matches!(site, Some("cross-site") | Some("same-site")) {
         return Err(PageError::forbidden(
             "Please use this shop's own page to sign in or register.",
         ));

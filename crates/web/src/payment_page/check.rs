@@ -91,7 +91,10 @@ pub async fn fetch_sha384(client: &reqwest::Client, url: &str) -> Result<String,
 
 /// Fetch every script: `(mismatches, unreachable)`.
 pub async fn fetch_all(scripts: &[ApprovedScript]) -> (Vec<ScriptMismatch>, Vec<String>) {
-    let client = match reqwest::Client::builder().timeout(FETCH_TIMEOUT).build() {
+    let client = match reqwest::Client::builder()
+        .timeout(FETCH_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .build() {
         Ok(c) => c,
         Err(e) => {
             let why = format!("no HTTP client: {e}");

@@ -259,7 +259,12 @@ pub async fn world() -> World {
 impl World {
     /// Every placeholder name, sorted.
     fn names(&self) -> Vec<&'static str> {
-        let mut names: Vec<_> = self.ids.keys().chain(self.per_caller.keys()).copied().collect();
+        let mut names: Vec<_> = self
+            .ids
+            .keys()
+            .chain(self.per_caller.keys())
+            .copied()
+            .collect();
         names.sort();
         names
     }

@@ -6,14 +6,17 @@
 //! cancel). Orders go through the store's real checkout: cart -> `place_order` ->
 //! `record_payment` / `transition`.
 
+use storefort_core::access::Permission;
 use storefort_core::checkout::CheckoutInput;
 use storefort_core::customer::Address;
+use storefort_core::ids::OrderId;
 use storefort_core::order_state::{OrderEvent, OrderStatus};
 use storefort_core::pricing::{DiscountCode, DiscountKind, ShippingKind, ShippingMethod};
 use storefort_store::checkout::{PlaceOrder, Placed};
 use storefort_store::payment_records::PaymentUpdate;
 use storefort_store::payment_scripts::NewScript;
 
+use super::World;
 use crate::common::{TestApp, OWNER_EMAIL};
 
 /// The placeholders every caller shares: `(name, ID)`.
@@ -44,9 +47,8 @@ pub async fn shared(t: &TestApp) -> Vec<(&'static str, String)> {
         .await
         .unwrap();
     let tax_class = t.db.default_tax_class().await.unwrap();
-    let script = t
-        .db
-        .approve_script(
+    let script =
+        t.db.approve_script(
             &NewScript {
                 url: "http://127.0.0.1:9/walk.js".into(),
                 sha384: "sha384-OLBgp1GsljhM2TJ+sbHjaiH9txEUvgdDTAzHv2P24donTt6/529l+9Ua0vFImLlb"
@@ -159,4 +161,27 @@ pub async fn per_caller(
         }
     }
     out
+}
+
+impl World {
+    /// After a walk: the orders of each caller allowed to manage and refund them are as
+    /// `acted` says (`status refunded_minor tracking` of its paid, held and open order, `{n}`
+    /// its number); everybody else's are as placed.
+    pub async fn assert_orders(&self, acted: [&str; 3]) {
+        let placed = ["paid 0 ", "on_hold 0 ", "pending_payment 0 "];
+        for (n, who) in self.who.iter().enumerate() {
+            let may = [Permission::OrdersManage, Permission::Refunds]
+                .iter()
+                .all(|p| who.allows(*p) == Some(true));
+            let want = if may { acted } else { placed }.map(|s| s.replace("{n}", &n.to_string()));
+            let mut got = Vec::new();
+            for name in ["order", "held_order", "open_order"] {
+                let id = OrderId(self.per_caller[name][n].clone());
+                let d = self.t.db.order_detail(&id).await.unwrap();
+                let s = &d.summary;
+                got.push(format!("{} {} {}", s.status, s.refunded_minor, d.tracking));
+            }
+            assert_eq!(got, want, "{}'s orders after the walk", who.label);
+        }
+    }
 }

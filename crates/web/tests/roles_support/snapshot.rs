@@ -1,36 +1,69 @@
 //! What a refused request must leave alone, as text to compare before and after, and the
 //! refusals the audit log holds.
 
-use storefort_core::ids::OrderId;
+use axum::http::StatusCode;
+use sqlx::any::AnyRow;
+use sqlx::Row;
 use storefort_core::catalog::ProductStatus;
 use storefort_store::audit::{AuditEntry, AuditFilter};
-use storefort_store::order_read::OrderFilter;
 use storefort_store::products::ProductFilter;
 use storefort_store::Db;
 
 use super::{state, World};
 
-/// Every order (status, amounts, tracking, lines, payments, refunds, timeline), the checkout
+/// One cell as text, whatever its type.
+fn cell(r: &AnyRow, i: usize) -> String {
+    if let Ok(v) = r.try_get::<Option<String>, _>(i) {
+        return format!("{v:?}");
+    }
+    if let Ok(v) = r.try_get::<Option<i64>, _>(i) {
+        return format!("{v:?}");
+    }
+    panic!("cannot read column {i} of a snapshot row as text or a number")
+}
+
+/// Every row of `table`, every column. Read directly rather than through `order_detail`,
+/// which costs a query and a decryption per order for every request of the walk.
+async fn table(db: &Db, table: &str) -> String {
+    let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+    let rows: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            (0..r.len())
+                .map(|i| cell(r, i))
+                .collect::<Vec<_>>()
+                .join("|")
+        })
+        .collect();
+    format!("{table}:\n{}", rows.join("\n"))
+}
+
+/// Every order (status, amounts, tracking, lines, timeline, payments, refunds), the checkout
 /// settings (shop, tax rates, shipping methods, discount codes), the payment page's approved
 /// scripts and accepted fingerprint, and how many emails wait to be sent.
 async fn checkout(db: &Db) -> Vec<String> {
     let mut out = Vec::new();
-    let f = OrderFilter {
-        limit: Some(100),
-        ..Default::default()
-    };
-    let page = db.orders_page(&f).await.unwrap();
-    assert!(page.next_cursor.is_none(), "more orders than the snapshot reads");
-    for o in &page.items {
-        let d = db.order_detail(&OrderId(o.id.clone())).await.unwrap();
-        out.push(serde_json::to_string(&d).unwrap());
+    for t in [
+        "orders",
+        "order_lines",
+        "order_events",
+        "payments",
+        "refunds",
+    ] {
+        out.push(table(db, t).await);
     }
     out.push(format!("{:?}", db.shop_settings().await.unwrap()));
     out.push(format!("{:?}", db.tax_rates().await.unwrap()));
     out.push(format!("{:?}", db.shipping_methods(false).await.unwrap()));
     out.push(format!("{:?}", db.discount_codes().await.unwrap()));
     out.push(format!("{:?}", db.payment_scripts().await.unwrap()));
-    out.push(format!("{:?}", db.payment_page_fingerprint().await.unwrap()));
+    out.push(format!(
+        "{:?}",
+        db.payment_page_fingerprint().await.unwrap()
+    ));
     out.push(format!("{:?}", db.outbox_status().await.unwrap()));
     out
 }
@@ -82,6 +115,45 @@ impl World {
         out.extend(state::customers(db).await);
         out.extend(checkout(db).await);
         out.join("\n")
+    }
+
+    /// The snapshot and the number of refusals, taken before a request that is to be refused
+    /// or to change nothing (`compared`); for one that is to succeed (nothing to compare) they
+    /// are skipped, which keeps the walk fast.
+    pub async fn before(&self, compared: bool) -> (String, usize) {
+        if !compared {
+            return (String::new(), 0);
+        }
+        (self.snapshot().await, self.denials().await.len())
+    }
+
+    /// A refusal: 403, nothing changed since `before` (from [`World::before`]), and exactly
+    /// one new `access.denied` entry naming the caller and the request.
+    pub async fn assert_refused(
+        &self,
+        ctx: &str,
+        status: StatusCode,
+        before: &(String, usize),
+        actor: &str,
+        line: &str,
+    ) {
+        assert_eq!(status, StatusCode::FORBIDDEN, "{ctx}: must be refused");
+        assert_eq!(
+            self.snapshot().await,
+            before.0,
+            "{ctx}: a refused request changed something"
+        );
+        let d: Vec<AuditEntry> = self.denials().await;
+        assert_eq!(d.len(), before.1 + 1, "{ctx}: refusal not audited once");
+        assert_eq!(
+            (
+                d[0].actor.as_str(),
+                d[0].target.as_str(),
+                d[0].outcome.as_str()
+            ),
+            (actor, line, "denied"),
+            "{ctx}"
+        );
     }
 
     /// The `access.denied` entries, newest first.

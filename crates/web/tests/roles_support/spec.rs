@@ -6,6 +6,9 @@
 use axum::http::StatusCode;
 use serde_json::Value;
 
+use std::collections::BTreeSet;
+
+use super::routes::TOKENLESS;
 use super::World;
 
 const METHODS: &[&str] = &[
@@ -83,4 +86,68 @@ impl World {
         );
         out
     }
+}
+
+/// The shopper routes left out of the staff table (security `[{}]`) cannot hide a staff
+/// route: each refuses a request without the token its header parameters name (401 naming
+/// the header, nothing changed), whoever sends it, staff sessions and API keys included; the
+/// few that take no token at all are exactly those listed in `routes::TOKENLESS`.
+pub async fn assert_shopper_routes_take_only_their_token(w: &World) {
+    let public: Vec<_> = operations(&w.openapi().await)
+        .into_iter()
+        .filter(|o| o.public)
+        .collect();
+    assert!(public.len() > 5, "few shopper routes: {public:?}");
+    let tokenless: BTreeSet<_> = public
+        .iter()
+        .filter(|o| o.token_headers.is_empty())
+        .map(|o| (o.method.as_str(), o.path.as_str()))
+        .collect();
+    let listed: BTreeSet<_> = TOKENLESS.iter().map(|r| (r.0, r.1)).collect();
+    assert_eq!(
+        tokenless, listed,
+        "shopper routes without a token must be listed in routes::TOKENLESS with a reason"
+    );
+    let before = w.snapshot().await;
+    for o in &public {
+        assert!(!o.path.starts_with("/api/v1/admin"), "{o:?}: a staff path");
+        let path = w.public_path(&o.path);
+        let headers: Vec<(&str, &str)> = o
+            .other_headers
+            .iter()
+            .map(|h| (h.as_str(), "walk-key-1"))
+            .collect();
+        let body = ["POST", "PUT", "PATCH"]
+            .contains(&o.method.as_str())
+            .then(|| "{}".to_string());
+        for who in &w.who {
+            let ctx = format!("{} {} {path}", who.label, o.method);
+            let res = w
+                .api_with(who, &o.method, &path, &headers, body.clone())
+                .await;
+            if o.token_headers.is_empty() {
+                assert!(
+                    res.status.is_success(),
+                    "{ctx}: {} {}",
+                    res.status,
+                    res.body
+                );
+                continue;
+            }
+            assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{ctx}: {}", res.body);
+            let e: serde_json::Value = serde_json::from_str(&res.body).unwrap();
+            let field = e["error"]["field"].as_str().unwrap_or("");
+            assert!(
+                o.token_headers.iter().any(|h| h == field),
+                "{ctx}: the refusal names the token: {}",
+                res.body
+            );
+        }
+    }
+    // Only tokenless calls ran (new carts are not in the snapshot).
+    assert_eq!(
+        w.snapshot().await,
+        before,
+        "a refused shopper call changed something"
+    );
 }

@@ -1,4 +1,5 @@
-//! Harness for the Stripe checkout test: localstripe (PyPI `localstripe` 1.15.10, a fake but
+//! Harness for the Stripe checkout test (`localstripe.rs`: the process and a webhook recorder;
+//! `inspect.rs`: what the tests look at): localstripe (PyPI `localstripe` 1.15.10, a fake but
 //! stateful Stripe) on a free loopback port, the test shop with the Stripe gateway pointed at
 //! it and localstripe's fake Stripe.js approved for the payment page, storefort served on a
 //! real loopback TCP listener (so localstripe can call `/webhooks/stripe`), a recorder that
@@ -9,23 +10,24 @@
 
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener as StdListener};
-use std::process::{Child, Command, Stdio};
+mod inspect;
+mod localstripe;
+
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
 use storefort_core::ids::OrderId;
 use storefort_core::pricing::{ShippingKind, ShippingMethod};
 use storefort_payments::{Gateways, StripeConfig, StripeGateway};
-use storefort_store::order_read::OrderDetail;
 use storefort_store::payment_scripts::NewScript;
 use storefort_web::payment_page::sha384_sri;
 use storefort_web::{router, AppState, WebConfig};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{self, add_stock, Res, TestApp, OWNER_EMAIL};
+pub use localstripe::{localstripe, recorder, Delivery, Localstripe};
 
 pub const SECRET_KEY: &str = "sk_test_storefort_e2e";
 pub const PUBLISHABLE_KEY: &str = "pk_test_storefort_e2e";
@@ -34,152 +36,6 @@ pub const WEBHOOK_SECRET: &str = "whsec_test_storefort_e2e";
 pub const EVENTS: [&str; 2] = ["payment_intent.succeeded", "payment_intent.payment_failed"];
 /// Longest wait for a webhook (localstripe waits 1 s before sending).
 pub const WEBHOOK_WAIT: Duration = Duration::from_secs(15);
-
-/// A running localstripe, killed when dropped.
-pub struct Localstripe {
-    child: Child,
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
-}
-
-impl Drop for Localstripe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Start localstripe on a free port, or `None` (test skipped, reason printed) when it is not
-/// installed and this is not CI.
-pub fn localstripe() -> Option<Localstripe> {
-    let installed = Command::new("localstripe")
-        .arg("--help")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    if !installed {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("localstripe is not installed (pip install localstripe==1.15.10); CI needs it");
-        }
-        eprintln!(
-            "SKIPPED: the `localstripe` executable is not on PATH \
-             (pip install localstripe==1.15.10)"
-        );
-        return None;
-    }
-    let port = StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("localstripe")
-        .args(["--port", &port.to_string(), "--from-scratch"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start localstripe");
-    let ls = Localstripe {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "localstripe did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Some(ls)
-}
-
-/// One webhook delivery as received: headers (names lower-case) and the exact body.
-#[derive(Debug, Clone)]
-pub struct Delivery {
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Delivery {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap()
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
-}
-
-/// Read one HTTP/1.1 request (Content-Length body) from `sock`; answer 200.
-async fn read_one(mut sock: tokio::net::TcpStream) -> Option<Delivery> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let (head_len, length) = loop {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..at]).to_string();
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().ok())?
-                })
-                .unwrap_or(0usize);
-            break (at + 4, length);
-        }
-    };
-    while buf.len() < head_len + length {
-        let n = sock.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let _ = sock
-        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .await;
-    let head = String::from_utf8_lossy(&buf[..head_len]).to_string();
-    let headers = head
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    Some(Delivery {
-        headers,
-        body: buf[head_len..head_len + length].to_vec(),
-    })
-}
-
-/// A second webhook endpoint registered with the same secret: localstripe sends it the same
-/// signed body it sends storefort, so the test can replay exactly what Stripe delivered.
-pub async fn recorder() -> (String, Arc<Mutex<Vec<Delivery>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    let got: Arc<Mutex<Vec<Delivery>>> = Arc::default();
-    let keep = got.clone();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let keep = keep.clone();
-            tokio::spawn(async move {
-                if let Some(d) = read_one(sock).await {
-                    keep.lock().unwrap().push(d);
-                }
-            });
-        }
-    });
-    (url, got)
-}
 
 /// The shop, localstripe, and what the shopper needs.
 pub struct Shop {
@@ -448,130 +304,44 @@ impl Shop {
         self.get(&url).await
     }
 
-    /// A localstripe API object.
-    pub async fn stripe_get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.ls.base))
-            .bearer_auth(SECRET_KEY)
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "GET {path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-
-    /// The `payment_intent.succeeded` events localstripe holds for `reference`.
-    pub async fn succeeded_events(&self, reference: &str) -> usize {
-        let v = self
-            .stripe_get("/v1/events?type=payment_intent.succeeded&limit=100")
-            .await;
-        v["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["data"]["object"]["id"] == reference)
-            .count()
-    }
-
-    /// localstripe's refunds of `reference`.
-    pub async fn stripe_refunds(&self, reference: &str) -> Vec<Value> {
-        let v = self
-            .stripe_get(&format!("/v1/refunds?payment_intent={reference}&limit=100"))
-            .await;
-        v["data"].as_array().unwrap().clone()
-    }
-
-    pub async fn detail(&self, p: &Placed) -> OrderDetail {
-        self.t.db.order_detail(&p.id).await.unwrap()
-    }
-
-    /// Event IDs storefort has processed, per gateway.
-    pub async fn processed_events(&self) -> Vec<String> {
-        sqlx::query_scalar(
-            "SELECT event_id FROM webhook_events WHERE gateway = 'stripe' ORDER BY event_id",
+    /// The card page of an order: `(client secret, return URL)` from its data attributes.
+    pub async fn card_page(&self, p: &Placed) -> (String, String) {
+        let page = self.get(&self.pay_path(p)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        (
+            attr(&page.body, "data-client-secret"),
+            attr(&page.body, "data-return-url"),
         )
-        .fetch_all(&self.t.db.pool)
-        .await
-        .unwrap()
     }
 
-    /// Wait until localstripe has delivered a `kind` event about `reference` and storefort has
-    /// recorded it as processed; returns the recorder's copy of the delivery.
-    pub async fn webhook(&self, kind: &str, reference: &str) -> Delivery {
-        let deadline = Instant::now() + WEBHOOK_WAIT;
-        loop {
-            let found = self
-                .hooks
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|d| {
-                    let v = d.json();
-                    v["type"] == kind && v["data"]["object"]["id"] == reference
-                })
-                .cloned();
-            if let Some(d) = found {
-                let id = d.json()["id"].as_str().unwrap().to_string();
-                if self.processed_events().await.contains(&id) {
-                    return d;
-                }
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {kind} webhook for {reference} processed within {WEBHOOK_WAIT:?}; \
-                 recorded: {:?}, processed: {:?}",
-                self.hooks
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(|d| d.json()["type"].clone())
-                    .collect::<Vec<_>>(),
-                self.processed_events().await
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+    /// An order for `qty` shirts paid with the test visa through the card page and the
+    /// return. Returns the order, its PaymentIntent and that intent as localstripe showed it
+    /// once authorized (before the capture).
+    pub async fn paid_order(&self, qty: i64, key: &str) -> (Placed, String, Value) {
+        let p = self.checkout(qty, key).await;
+        let (secret, return_url) = self.card_page(&p).await;
+        let pi = reference_of(&secret);
+        assert_eq!(self.confirm(&pi, "pm_card_visa").await, 200);
+        let authorized = self.stripe_get(&format!("/v1/payment_intents/{pi}")).await;
+        assert_eq!(authorized["status"], "requires_capture");
+        let back = self.come_back(&return_url, &secret, "succeeded").await;
+        assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+        assert_eq!(self.detail(&p).await.summary.status, "paid");
+        (p, pi, authorized)
     }
 
-    /// Queued emails of `kind` to the shopper.
-    pub async fn emails(&self, kind: &str) -> usize {
-        self.t
-            .db
-            .due_emails(100)
-            .await
-            .unwrap()
-            .iter()
-            .filter(|e| e.kind == kind && e.to == "sam@example.com")
-            .count()
-    }
-
-    /// Everything about an order that a refused or repeated request must not change.
-    pub async fn snapshot(&self, p: &Placed) -> String {
-        let d = self.detail(p).await;
-        let mut out = format!(
-            "status {} refunded {} events {} refunds {} ",
-            d.summary.status,
-            d.summary.refunded_minor,
-            d.events.len(),
-            d.refunds.len()
-        );
-        for pay in &d.payments {
-            out.push_str(&format!(
-                "[{} {} {} {} {} {:?} {:?} {} {:?}] ",
-                pay.reference,
-                pay.status,
-                pay.amount_minor,
-                pay.captured_minor,
-                pay.refunded_minor,
-                pay.card_brand,
-                pay.card_last4,
-                pay.checks,
-                pay.message
-            ));
-        }
-        let mails = self.t.db.due_emails(100).await.unwrap().len();
-        out.push_str(&format!("emails {mails}"));
-        out
+    /// Deliver a Stripe event of our own making to `/webhooks/stripe`, signed now with the
+    /// endpoint's secret (as Stripe would sign it).
+    pub async fn send_event(&self, id: &str, kind: &str, object: Value) -> Res {
+        let event = json!({"id": id, "object": "event", "type": kind, "created": now_secs(),
+            "livemode": false, "data": {"object": object}});
+        let body = serde_json::to_vec(&event).unwrap();
+        let sig = storefort_payments::stripe_webhook::sign(WEBHOOK_SECRET, now_secs(), &body);
+        let headers = [
+            ("content-type", "application/json; charset=utf-8"),
+            ("stripe-signature", sig.as_str()),
+        ];
+        self.post_raw("/webhooks/stripe", &headers, body).await
     }
 }
 
