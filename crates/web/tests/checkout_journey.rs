@@ -225,3 +225,83 @@ async fn forms_from_other_sites_are_refused() {
     let r = t.send(req).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn one_network_cannot_place_orders_without_limit() {
+    let (t, v, ship) = shop().await;
+    let limit = storefort_web::rate_limit::ORDERS_PER_HOUR;
+    for _ in 0..limit {
+        // Each submission counts, whatever becomes of it (here: no cart, back to the cart).
+        let r = t.post("/checkout", None, &checkout_form(&ship, "k")).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    }
+    let r = t
+        .post("/cart/add", None, &[("variant_id", &v), ("quantity", "1")])
+        .await;
+    let cookie = cookie_of(&r);
+    let r = t
+        .post("/checkout", Some(&cookie), &checkout_form(&ship, "k"))
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.body.contains("too many orders"), "{}", r.body);
+    assert_eq!(
+        t.db.variant(&v).await.unwrap().available,
+        5,
+        "nothing reserved"
+    );
+    // An hour later the network may order again.
+    t.clock.advance(3_600_000);
+    let r = t
+        .post("/checkout", Some(&cookie), &checkout_form(&ship, "k"))
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}
+
+#[tokio::test]
+async fn an_unpaid_bank_transfer_gives_its_stock_back_after_seven_days() {
+    let (t, v, ship) = shop().await;
+    let r = t
+        .post("/cart/add", None, &[("variant_id", &v), ("quantity", "2")])
+        .await;
+    let cookie = cookie_of(&r);
+    let mut form = checkout_form(&ship, "k");
+    form.retain(|(k, _)| *k != "payment_method");
+    form.push(("payment_method", "manual"));
+    let r = t.post("/checkout", Some(&cookie), &form).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let pay = r.location().to_string();
+    let order_page = t.get(&pay, Some(&cookie)).await.location().to_string();
+    let page = t.get(&order_page, None).await;
+    assert!(
+        page.body.contains("waiting for your payment"),
+        "{}",
+        page.body
+    );
+    assert_eq!(t.db.variant(&v).await.unwrap().available, 3);
+    let state = storefort_web::AppState::new(t.db.clone(), Default::default());
+    // Still reserved after six days...
+    t.clock.advance(6 * 24 * 3_600_000);
+    assert_eq!(
+        storefort_web::payment_flow::release_expired(&state)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(t.db.variant(&v).await.unwrap().available, 3);
+    // ...released after seven, with the shopper told.
+    t.clock.advance(24 * 3_600_000 + 1000);
+    assert_eq!(
+        storefort_web::payment_flow::release_expired(&state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(t.db.variant(&v).await.unwrap().available, 5);
+    let page = t.get(&order_page, None).await;
+    assert!(page.body.contains("was cancelled"), "{}", page.body);
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM outbox ORDER BY created_at")
+        .fetch_all(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(kinds, vec!["order_confirmation", "cancellation"]);
+}

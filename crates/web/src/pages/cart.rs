@@ -272,10 +272,17 @@ pub async fn add(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, client.ip, &headers, &body, "added", async |s, cart, f| {
-        s.db.cart_add(&cart.id, f.get("variant_id"), quantity(f)?)
-            .await
-    })
+    change(
+        &state,
+        client.ip,
+        &headers,
+        &body,
+        "added",
+        async |s, cart, f| {
+            s.db.cart_add(&cart.id, f.get("variant_id"), quantity(f)?)
+                .await
+        },
+    )
     .await
 }
 
@@ -286,10 +293,17 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, client.ip, &headers, &body, "updated", async |s, cart, f| {
-        s.db.cart_set_quantity(&cart.id, f.get("variant_id"), quantity(f)?)
-            .await
-    })
+    change(
+        &state,
+        client.ip,
+        &headers,
+        &body,
+        "updated",
+        async |s, cart, f| {
+            s.db.cart_set_quantity(&cart.id, f.get("variant_id"), quantity(f)?)
+                .await
+        },
+    )
     .await
 }
 
@@ -300,10 +314,17 @@ pub async fn remove(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, client.ip, &headers, &body, "updated", async |s, cart, f| {
-        s.db.cart_set_quantity(&cart.id, f.get("variant_id"), 0)
-            .await
-    })
+    change(
+        &state,
+        client.ip,
+        &headers,
+        &body,
+        "updated",
+        async |s, cart, f| {
+            s.db.cart_set_quantity(&cart.id, f.get("variant_id"), 0)
+                .await
+        },
+    )
     .await
 }
 
@@ -314,20 +335,27 @@ pub async fn discount(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    change(&state, client.ip, &headers, &body, "code", async |s, cart, f| {
-        let code = f.get("code").trim();
-        let cart =
-            s.db.cart_set_discount(&cart.id, Some(code).filter(|c| !c.is_empty()))
-                .await?;
-        if cart.discount_code.is_some() {
-            // Check now (expiry, minimum spend) so the shopper hears at once.
-            let country = s.db.shop_settings().await?.country;
-            if let Err(e) = s.db.price_cart(&cart, &country, None).await {
-                s.db.cart_set_discount(&cart.id, None).await?;
-                return Err(e);
+    change(
+        &state,
+        client.ip,
+        &headers,
+        &body,
+        "code",
+        async |s, cart, f| {
+            let code = f.get("code").trim();
+            let cart =
+                s.db.cart_set_discount(&cart.id, Some(code).filter(|c| !c.is_empty()))
+                    .await?;
+            if cart.discount_code.is_some() {
+                // Check now (expiry, minimum spend) so the shopper hears at once.
+                let country = s.db.shop_settings().await?.country;
+                if let Err(e) = s.db.price_cart(&cart, &country, None).await {
+                    s.db.cart_set_discount(&cart.id, None).await?;
+                    return Err(e);
+                }
             }
-        }
-        Ok(cart)
-    })
+            Ok(cart)
+        },
+    )
     .await
 }

@@ -94,7 +94,8 @@ pub async fn fetch_all(scripts: &[ApprovedScript]) -> (Vec<ScriptMismatch>, Vec<
     let client = match reqwest::Client::builder()
         .timeout(FETCH_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .build() {
+        .build()
+    {
         Ok(c) => c,
         Err(e) => {
             let why = format!("no HTTP client: {e}");
