@@ -117,6 +117,8 @@ impl Db {
             .bind(self.now())
             .execute(&self.pool)
             .await?;
+        // The first location becomes where online orders take stock from.
+        self.rules.invalidate();
         self.location(&id).await
     }
 

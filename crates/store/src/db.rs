@@ -88,6 +88,9 @@ pub struct Db {
         crate::cache::Shared<storefort_core::model::Page<storefort_core::model::Product>>,
     /// Recent API-key lookups (dropped when a key is revoked).
     pub(crate) keys: crate::cache::Shared<Option<crate::auth::ApiKey>>,
+    /// Checkout rules read on every cart and checkout (shop settings, online location, tax
+    /// rates), dropped on any change to them in this process.
+    pub(crate) rules: crate::cache::Shared<crate::shop_settings::Rule>,
     /// Session, lockout and retention numbers.
     pub policy: Arc<SecurityPolicy>,
     /// Keys for sealed columns and the audit chain; `None` until [`Db::with_master_key`].
@@ -184,6 +187,7 @@ impl Db {
             clock,
             listings: Default::default(),
             keys: Default::default(),
+            rules: Default::default(),
             policy: Arc::new(SecurityPolicy::default()),
             secrets: None,
             erasure_ledger: None,
@@ -249,6 +253,7 @@ impl Db {
     /// The catalog or stock changed: drop cached listings.
     pub(crate) fn catalog_changed(&self) {
         self.listings.invalidate();
+        self.rules.invalidate();
     }
 
     /// Now, from the clock.
@@ -268,6 +273,7 @@ impl Db {
 
     /// Write a setting.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.rules.invalidate();
         sqlx::query(
             "INSERT INTO settings (key, value) VALUES ($1, $2) \
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -1,6 +1,8 @@
 //! The shop's checkout settings: home country, whether prices include tax, the location online
 //! orders ship from, tax rates per destination country, and shipping methods.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -45,11 +47,26 @@ fn shipping_row(r: &AnyRow) -> Result<ShippingMethod, sqlx::Error> {
     })
 }
 
+/// A cached checkout rule (see `Db::rules`).
+#[derive(Debug, Clone)]
+pub enum Rule {
+    /// The shop settings.
+    Settings(ShopSettings),
+    /// The resolved online location.
+    Location(String),
+    /// A tax rate for (class, country).
+    Rate(i64),
+}
+
 const SHIPPING_COLUMNS: &str = "id, name, kind, amount_minor, threshold_minor, enabled";
 
 impl Db {
     /// The checkout settings, with defaults (GB, tax-inclusive prices, first location).
     pub async fn shop_settings(&self) -> Result<ShopSettings, StoreError> {
+        if let Some(Rule::Settings(s)) = self.rules.get("settings").as_deref() {
+            return Ok(s.clone());
+        }
+        let version = self.rules.version();
         let rows = sqlx::query("SELECT key, value FROM settings WHERE key LIKE 'shop.%'")
             .fetch_all(&self.pool)
             .await?;
@@ -68,6 +85,8 @@ impl Db {
                 _ => {}
             }
         }
+        self.rules
+            .put("settings".into(), version, Arc::new(Rule::Settings(s.clone())));
         Ok(s)
     }
 
@@ -104,19 +123,25 @@ impl Db {
 
     /// The location online orders take stock from: the configured one, else the first created.
     pub async fn online_location(&self) -> Result<String, StoreError> {
-        if let Some(id) = self.shop_settings().await?.online_location_id {
-            return Ok(id);
+        if let Some(Rule::Location(id)) = self.rules.get("location").as_deref() {
+            return Ok(id.clone());
         }
-        sqlx::query_scalar("SELECT id FROM locations ORDER BY created_at, id LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| {
-                ValidationError::new(
-                    "location",
-                    "the shop has no stock location yet: add one under Stock first",
-                )
-                .into()
-            })
+        let version = self.rules.version();
+        let id = match self.shop_settings().await?.online_location_id {
+            Some(id) => id,
+            None => sqlx::query_scalar("SELECT id FROM locations ORDER BY created_at, id LIMIT 1")
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| {
+                    StoreError::from(ValidationError::new(
+                        "location",
+                        "the shop has no stock location yet: add one under Stock first",
+                    ))
+                })?,
+        };
+        self.rules
+            .put("location".into(), version, Arc::new(Rule::Location(id.clone())));
+        Ok(id)
     }
 
     /// Set the rate a tax class charges for one destination country.
@@ -191,6 +216,11 @@ impl Db {
     /// The rate a tax class charges when shipping to `country`: the country's own rate when
     /// one is set, else the class's rate.
     pub async fn tax_rate_for(&self, tax_class_id: &str, country: &str) -> Result<i64, StoreError> {
+        let key = format!("rate\n{tax_class_id}\n{country}");
+        if let Some(Rule::Rate(r)) = self.rules.get(&key).as_deref() {
+            return Ok(*r);
+        }
+        let version = self.rules.version();
         let own: Option<i64> = sqlx::query_scalar(
             "SELECT rate_bp FROM tax_rates WHERE tax_class_id = $1 AND country = $2",
         )
@@ -198,10 +228,12 @@ impl Db {
         .bind(country)
         .fetch_optional(&self.pool)
         .await?;
-        match own {
-            Some(r) => Ok(r),
-            None => Ok(self.tax_class(tax_class_id).await?.rate_bp),
-        }
+        let rate = match own {
+            Some(r) => r,
+            None => self.tax_class(tax_class_id).await?.rate_bp,
+        };
+        self.rules.put(key, version, Arc::new(Rule::Rate(rate)));
+        Ok(rate)
     }
 
     /// Add a shipping method.

@@ -216,7 +216,7 @@ pub async fn world() -> World {
         // The owner's; `fill_for` puts in the caller's own.
         ("own_session", spare[2].clone()),
     ]);
-    let shipping = shared[0].1.clone();
+    let shipping = shared.iter().find(|s| s.0 == "shipping").unwrap().1.clone();
     ids.extend(shared);
     let anon = |label, cred| Who {
         label,
