@@ -85,8 +85,11 @@ impl Db {
                 _ => {}
             }
         }
-        self.rules
-            .put("settings".into(), version, Arc::new(Rule::Settings(s.clone())));
+        self.rules.put(
+            "settings".into(),
+            version,
+            Arc::new(Rule::Settings(s.clone())),
+        );
         Ok(s)
     }
 
@@ -139,8 +142,11 @@ impl Db {
                     ))
                 })?,
         };
-        self.rules
-            .put("location".into(), version, Arc::new(Rule::Location(id.clone())));
+        self.rules.put(
+            "location".into(),
+            version,
+            Arc::new(Rule::Location(id.clone())),
+        );
         Ok(id)
     }
 
