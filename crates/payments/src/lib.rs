@@ -31,6 +31,12 @@ pub trait Gateway: Send + Sync {
     /// Name shown to shoppers and staff ("Card (test mode)", "Bank transfer").
     fn label(&self) -> String;
 
+    /// What the shopper must do to pay offline (bank details), shown on the order page and in
+    /// the confirmation email; `None` for gateways that take the money themselves.
+    fn instructions(&self) -> Option<String> {
+        None
+    }
+
     /// Where this gateway may be offered (cash: the till only).
     fn channels(&self) -> &'static [Channel];
 

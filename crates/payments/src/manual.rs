@@ -44,6 +44,10 @@ impl Gateway for ManualGateway {
         "manual"
     }
 
+    fn instructions(&self) -> Option<String> {
+        Some(self.instructions.clone())
+    }
+
     fn label(&self) -> String {
         self.label.clone()
     }

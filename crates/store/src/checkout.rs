@@ -73,6 +73,10 @@ impl Db {
         }
         let cart = self.cart(&p.cart_id).await?;
         if let Some(order_id) = &cart.order_id {
+            // A submission with the same key may have committed since the first look.
+            if let Some(found) = self.order_by_idempotency(&key_hash).await? {
+                return Ok(found);
+            }
             let number: i64 = sqlx::query_scalar("SELECT number FROM orders WHERE id = $1")
                 .bind(order_id)
                 .fetch_one(&self.pool)

@@ -36,6 +36,8 @@ pub struct EmailOrder {
     pub tax: String,
     /// Prices included tax: the tax is shown as "of which tax" after the total.
     pub tax_included: bool,
+    /// How to pay offline (bank transfer details), when the order waits for that.
+    pub instructions: Option<String>,
     /// What was paid.
     pub total: String,
     /// Shipping address, one line each; empty for collection.

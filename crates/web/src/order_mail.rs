@@ -27,6 +27,7 @@ fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError
         .payments
         .iter()
         .rev()
+        .filter(|p| p.status == "captured" || p.status == "authorized")
         .find_map(|p| match (&p.card_brand, &p.card_last4) {
             (Some(b), Some(l4)) => Some(format!("{} ending {l4}", capitalize(b))),
             _ => None,
@@ -67,7 +68,8 @@ fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError
             .map(|l| EmailLine {
                 name: l.name.clone(),
                 quantity: l.quantity,
-                amount: c.format(l.total_minor),
+                // Before the discount, which has its own line.
+                amount: c.format(l.unit_price_minor * l.quantity),
             })
             .collect(),
         subtotal: c.format(d.subtotal_minor),
@@ -75,11 +77,23 @@ fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError
         shipping: c.format(d.shipping_minor),
         tax: c.format(d.tax_minor),
         tax_included: d.prices_include_tax,
+        instructions: offline_instructions(state, d),
         total: c.format(d.summary.total_minor),
         shipping_address: address,
         payment,
         order_url: order_url(state, &OrderId(d.summary.id.clone()))?,
     })
+}
+
+/// Bank-transfer details for an order still waiting for its money.
+pub fn offline_instructions(state: &AppState, d: &OrderDetail) -> Option<String> {
+    if d.status() != Some(storefort_core::order_state::OrderStatus::OnHold) {
+        return None;
+    }
+    state
+        .gateways
+        .get(&d.summary.payment_method)
+        .and_then(|g| g.instructions())
 }
 
 fn capitalize(s: &str) -> String {

@@ -305,3 +305,26 @@ async fn an_unpaid_bank_transfer_gives_its_stock_back_after_seven_days() {
         .unwrap();
     assert_eq!(kinds, vec!["order_confirmation", "cancellation"]);
 }
+
+#[tokio::test]
+async fn a_form_from_another_origin_is_refused_without_fetch_metadata() {
+    let (t, v, _) = shop().await;
+    let post = |origin: &'static str| {
+        axum::http::Request::builder()
+            .method("POST")
+            .uri("/cart/add")
+            .header("host", "shop.example")
+            .header("origin", origin)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(axum::body::Body::from(format!("variant_id={v}&quantity=1")))
+            .unwrap()
+    };
+    assert_eq!(
+        t.send(post("https://evil.example")).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.send(post("https://shop.example")).await.status,
+        StatusCode::SEE_OTHER
+    );
+}

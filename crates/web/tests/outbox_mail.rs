@@ -173,6 +173,7 @@ fn order() -> EmailOrder {
         shipping: "£3.95".into(),
         tax: "£14.83".into(),
         tax_included: true,
+        instructions: None,
         total: "£89.00".into(),
         shipping_address: vec![
             "Ann Archer".into(),

@@ -147,6 +147,7 @@ struct OrderPage {
     notice: Option<&'static str>,
     typed: Typed,
     refund_amount: String,
+    refund_typed: String,
     can_fulfil: bool,
     can_cancel: bool,
     can_mark_paid: bool,
@@ -306,11 +307,12 @@ pub async fn order_page(
             .unwrap_or_default(),
         problem: x.problem,
         notice: x.notice,
-        refund_amount: x.typed.refund_amount.clone().unwrap_or_else(|| {
-            Currency::from_code(&cur)
-                .unwrap_or(state.cfg.currency)
-                .to_decimal(left)
-        }),
+        // The most that can be refunded is a hint, never a pre-filled value: one click must
+        // not refund everything.
+        refund_amount: Currency::from_code(&cur)
+            .unwrap_or(state.cfg.currency)
+            .to_decimal(left),
+        refund_typed: x.typed.refund_amount.clone().unwrap_or_default(),
         typed: x.typed,
         can_fulfil: manage && st.is_some_and(|st| st.can_fulfil()),
         can_cancel: manage && allowed(OrderEvent::Cancel),

@@ -163,7 +163,7 @@ async fn view(
                 url: format!("/p/{}", super::render::seg(&l.product_slug)),
                 unit: c.format(l.unit_price_minor),
                 quantity: l.quantity,
-                total: c.format(q.total_minor),
+                total: c.format(q.gross_minor),
                 problem,
             });
         }

@@ -140,6 +140,8 @@ struct OrderPage {
     address: Vec<String>,
     payment: String,
     tracking: String,
+    instructions: String,
+    tax_included: bool,
 }
 
 fn headline(d: &OrderDetail) -> (String, String) {
@@ -161,7 +163,8 @@ fn headline(d: &OrderDetail) -> (String, String) {
         },
         Some(OrderStatus::OnHold) if d.summary.payment_method == "manual" => (
             "Thank you: your order is waiting for your payment".into(),
-            "We will send your order when the payment arrives. The details are in your email."
+            "We will send your order when the payment arrives. How to pay is below and in your \
+             email."
                 .into(),
         ),
         Some(OrderStatus::OnHold) | Some(OrderStatus::Authorized) => (
@@ -213,6 +216,7 @@ pub async fn show(
         .payments
         .iter()
         .rev()
+        .filter(|p| p.status == "captured" || p.status == "authorized")
         .find_map(|p| match (&p.card_brand, &p.card_last4) {
             (Some(b), Some(l)) => Some(format!("{} ending {l}", capitalized(b))),
             _ => None,
@@ -256,7 +260,8 @@ pub async fn show(
             .map(|l| Line {
                 name: l.name.clone(),
                 quantity: l.quantity,
-                total: c.format(l.total_minor),
+                // Before the discount, which has its own line below.
+                total: c.format(l.unit_price_minor * l.quantity),
             })
             .collect(),
         subtotal: c.format(d.subtotal_minor),
@@ -277,6 +282,8 @@ pub async fn show(
         address,
         payment,
         tracking: d.tracking.clone(),
+        instructions: crate::order_mail::offline_instructions(&state, &d).unwrap_or_default(),
+        tax_included: d.prices_include_tax,
     };
     let mut res = page(StatusCode::OK, &t);
     res.headers_mut().insert(

@@ -142,12 +142,29 @@ impl Shopper {
 /// Refuse a form posted from another site, sibling subdomains included (for the forms that come
 /// before a session exists: sign-in, register, cart, checkout). Browsers send
 /// `Sec-Fetch-Site`; only `same-origin` and `none` (typed or bookmarked) are this shop's own.
+/// Older browsers without it are judged by `Origin`, which must name this host.
 pub fn refuse_cross_site(headers: &HeaderMap) -> Result<(), PageError> {
-    let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    if matches!(site, Some("cross-site") | Some("same-site")) {
-        return Err(PageError::forbidden(
-            "Please use this shop's own page to sign in or register.",
-        ));
+    let refuse = || {
+        PageError::forbidden(
+            "This form was sent from another site. Please use this shop's own pages.",
+        )
+    };
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("cross-site") | Some("same-site") => return Err(refuse()),
+        Some(_) => return Ok(()),
+        None => {}
+    }
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if let (Some(origin), Some(host)) = (origin, host) {
+        let from = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+        if !from.eq_ignore_ascii_case(host) {
+            return Err(refuse());
+        }
     }
     Ok(())
 }
