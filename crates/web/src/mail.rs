@@ -2,6 +2,7 @@
 //! SMTP server configured, nothing is sent and callers show the link to the owner instead.
 
 use lettre::message::header::ContentType;
+use lettre::message::MessageBuilder;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -62,15 +63,9 @@ pub enum MailError {
     Send(String),
 }
 
-/// Send a plain-text email.
-pub async fn send(
-    smtp: Option<&SmtpConfig>,
-    to: &str,
-    subject: &str,
-    body: &str,
-) -> Result<(), MailError> {
-    let cfg = smtp.ok_or(MailError::NotConfigured)?;
-    let msg = Message::builder()
+/// The start of every message: from the shop, to `to`, with `subject`.
+fn headers(cfg: &SmtpConfig, to: &str, subject: &str) -> Result<MessageBuilder, MailError> {
+    Ok(Message::builder()
         .from(
             cfg.from
                 .parse()
@@ -79,10 +74,11 @@ pub async fn send(
         .to(to
             .parse()
             .map_err(|e| MailError::Message(format!("to: {e}")))?)
-        .subject(subject)
-        .header(ContentType::TEXT_PLAIN)
-        .body(body.to_string())
-        .map_err(|e| MailError::Message(e.to_string()))?;
+        .subject(subject))
+}
+
+/// Hand a message to the configured SMTP server.
+async fn deliver(cfg: &SmtpConfig, msg: Message) -> Result<(), MailError> {
     let tls = || TlsParameters::new(cfg.host.clone()).map_err(|e| MailError::Send(e.to_string()));
     let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
         .port(cfg.port)
@@ -102,6 +98,21 @@ pub async fn send(
     Ok(())
 }
 
+/// Send a plain-text email.
+pub async fn send(
+    smtp: Option<&SmtpConfig>,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), MailError> {
+    let cfg = smtp.ok_or(MailError::NotConfigured)?;
+    let msg = headers(cfg, to, subject)?
+        .header(ContentType::TEXT_PLAIN)
+        .body(body.to_string())
+        .map_err(|e| MailError::Message(e.to_string()))?;
+    deliver(cfg, msg).await
+}
+
 /// Send an email with a plain-text and an HTML version (`multipart/alternative`; mail clients
 /// show the HTML, or the text where HTML is off).
 pub async fn send_multipart(
@@ -112,36 +123,11 @@ pub async fn send_multipart(
     html: &str,
 ) -> Result<(), MailError> {
     let cfg = smtp.ok_or(MailError::NotConfigured)?;
-    let msg = Message::builder()
-        .from(
-            cfg.from
-                .parse()
-                .map_err(|e| MailError::Message(format!("from: {e}")))?,
-        )
-        .to(to
-            .parse()
-            .map_err(|e| MailError::Message(format!("to: {e}")))?)
-        .subject(subject)
+    let msg = headers(cfg, to, subject)?
         .multipart(lettre::message::MultiPart::alternative_plain_html(
             text.to_string(),
             html.to_string(),
         ))
         .map_err(|e| MailError::Message(e.to_string()))?;
-    let tls = || TlsParameters::new(cfg.host.clone()).map_err(|e| MailError::Send(e.to_string()));
-    let mut b = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&cfg.host)
-        .port(cfg.port)
-        .timeout(Some(std::time::Duration::from_secs(20)));
-    b = match cfg.security {
-        SmtpSecurity::None => b.tls(Tls::None),
-        SmtpSecurity::Starttls => b.tls(Tls::Required(tls()?)),
-        SmtpSecurity::Tls => b.tls(Tls::Wrapper(tls()?)),
-    };
-    if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
-        b = b.credentials(Credentials::new(u.clone(), p.clone()));
-    }
-    b.build()
-        .send(msg)
-        .await
-        .map_err(|e| MailError::Send(e.to_string()))?;
-    Ok(())
+    deliver(cfg, msg).await
 }

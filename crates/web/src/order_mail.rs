@@ -23,22 +23,7 @@ pub fn order_url(state: &AppState, order: &OrderId) -> Result<String, ApiError> 
 
 fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError> {
     let c = &state.cfg.currency;
-    let payment = d
-        .payments
-        .iter()
-        .rev()
-        .filter(|p| p.status == "captured" || p.status == "authorized")
-        .find_map(|p| match (&p.card_brand, &p.card_last4) {
-            (Some(b), Some(l4)) => Some(format!("{} ending {l4}", capitalize(b))),
-            _ => None,
-        })
-        .or_else(|| {
-            state
-                .gateways
-                .get(&d.summary.payment_method)
-                .map(|g| g.label())
-        })
-        .unwrap_or_else(|| d.summary.payment_method.clone());
+    let payment = payment_summary(state, d);
     let address = d
         .record
         .shipping
@@ -83,6 +68,26 @@ fn email_order(state: &AppState, d: &OrderDetail) -> Result<EmailOrder, ApiError
         payment,
         order_url: order_url(state, &OrderId(d.summary.id.clone()))?,
     })
+}
+
+/// How an order was paid, for people: "Visa ending 4242" for a card that was authorized or
+/// captured (never a declined attempt's), else the payment method's name.
+pub fn payment_summary(state: &AppState, d: &OrderDetail) -> String {
+    d.payments
+        .iter()
+        .rev()
+        .filter(|p| p.status == "captured" || p.status == "authorized")
+        .find_map(|p| match (&p.card_brand, &p.card_last4) {
+            (Some(b), Some(l4)) => Some(format!("{} ending {l4}", capitalize(b))),
+            _ => None,
+        })
+        .or_else(|| {
+            state
+                .gateways
+                .get(&d.summary.payment_method)
+                .map(|g| g.label())
+        })
+        .unwrap_or_else(|| d.summary.payment_method.clone())
 }
 
 /// Bank-transfer details for an order still waiting for its money.

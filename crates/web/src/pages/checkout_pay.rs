@@ -188,14 +188,6 @@ fn headline(d: &OrderDetail) -> (String, String) {
     }
 }
 
-fn capitalized(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// `GET /orders/{id}?t=`: the shopper's view of an order (the confirmation page).
 pub async fn show(
     State(state): State<AppState>,
@@ -212,22 +204,7 @@ pub async fn show(
     } else {
         String::new()
     };
-    let payment = d
-        .payments
-        .iter()
-        .rev()
-        .filter(|p| p.status == "captured" || p.status == "authorized")
-        .find_map(|p| match (&p.card_brand, &p.card_last4) {
-            (Some(b), Some(l)) => Some(format!("{} ending {l}", capitalized(b))),
-            _ => None,
-        })
-        .or_else(|| {
-            state
-                .gateways
-                .get(&d.summary.payment_method)
-                .map(|g| g.label())
-        })
-        .unwrap_or_default();
+    let payment = crate::order_mail::payment_summary(&state, &d);
     let address = match &d.record.shipping {
         Some(a) => [
             &a.name,
