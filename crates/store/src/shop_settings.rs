@@ -150,6 +150,40 @@ impl Db {
         Ok(id)
     }
 
+    /// Units of each variant at the online location (what the storefront can sell; other
+    /// locations' stock is for the till). Variants with no stock row there are absent.
+    pub async fn online_stock(
+        &self,
+        variant_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        if variant_ids.is_empty() {
+            return Ok(out);
+        }
+        let location = match self.online_location().await {
+            Ok(l) => l,
+            // No location yet: nothing can be sold online.
+            Err(StoreError::Invalid(_)) => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for chunk in variant_ids.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT variant_id, quantity FROM stock_levels WHERE location_id = $1 \
+                 AND variant_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(&location);
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.insert(r.try_get("variant_id")?, r.try_get("quantity")?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Set the rate a tax class charges for one destination country.
     pub async fn set_tax_rate(&self, rate: &TaxRate) -> Result<TaxRate, StoreError> {
         let country = rate.country.trim().to_ascii_uppercase();

@@ -328,3 +328,50 @@ async fn a_form_from_another_origin_is_refused_without_fetch_metadata() {
         StatusCode::SEE_OTHER
     );
 }
+
+#[tokio::test]
+async fn the_storefront_shows_the_stock_it_can_sell_online() {
+    let (t, v, _) = shop().await;
+    // Stock at a second location (the till's) is not sold online.
+    let till =
+        t.db.create_location(storefort_core::catalog::LocationInput {
+            name: "High Street".into(),
+            kind: storefort_core::catalog::LocationKind::Shop,
+        })
+        .await
+        .unwrap();
+    let other = t.product.variants[1].id.0.clone();
+    let c = storefort_store::stock::Change {
+        variant_id: &other,
+        location_id: till.id.as_str(),
+        note: "",
+        actor: "test",
+    };
+    t.db.adjust_stock(&c, 7, storefort_core::stock::Reason::Received)
+        .await
+        .unwrap();
+    let page = t.get(&format!("/p/{}", t.product.slug), None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    // The online variant has its 5; the other shows out of stock, with no Add to cart button.
+    assert!(
+        page.body
+            .contains(&format!("name=\"variant_id\" value=\"{v}\"")),
+        "{}",
+        page.body
+    );
+    assert!(
+        !page
+            .body
+            .contains(&format!("name=\"variant_id\" value=\"{other}\"")),
+        "{}",
+        page.body
+    );
+    let r = t
+        .post(
+            "/cart/add",
+            None,
+            &[("variant_id", &other), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+}

@@ -42,6 +42,29 @@ pub struct Shop {
     pub q: String,
 }
 
+/// Products as the storefront sees them: each variant's availability is the stock at the
+/// location online orders are taken from, not the sum over every location.
+async fn online(
+    state: &AppState,
+    products: &[storefort_core::model::Product],
+) -> Result<Vec<storefort_core::model::Product>, PageError> {
+    let ids: Vec<String> = products
+        .iter()
+        .flat_map(|p| p.variants.iter().map(|v| v.id.0.clone()))
+        .collect();
+    let stock = state.db.online_stock(&ids).await?;
+    Ok(products
+        .iter()
+        .cloned()
+        .map(|mut p| {
+            for v in &mut p.variants {
+                v.available = stock.get(&v.id.0).copied().unwrap_or(0);
+            }
+            p
+        })
+        .collect())
+}
+
 /// The shop's frame for a page: name, category menu (marking `current_slug`), search text.
 pub async fn shop(state: &AppState, current_slug: &str, q: &str) -> Result<Shop, PageError> {
     let categories = state
@@ -142,7 +165,11 @@ pub async fn home(State(state): State<AppState>) -> Result<Response, PageError> 
         .db
         .list_products(&active(None, None, None, HOME_PRODUCTS))
         .await?;
-    let cards = products.items.iter().map(|p| card(&state, p)).collect();
+    let cards = online(&state, &products.items)
+        .await?
+        .iter()
+        .map(|p| card(&state, p))
+        .collect();
     ok(&HomePage {
         shop: shop(&state, "", "").await?,
         cards,
@@ -168,7 +195,11 @@ pub async fn category(
     ok(&CategoryPage {
         shop: shop(&state, &cat.slug, "").await?,
         title: cat.name,
-        cards: list.items.iter().map(|p| card(&state, p)).collect(),
+        cards: online(&state, &list.items)
+            .await?
+            .iter()
+            .map(|p| card(&state, p))
+            .collect(),
         next_url,
     })
 }
@@ -179,6 +210,10 @@ pub async fn product(
     Path(slug): Path<String>,
 ) -> Result<Response, PageError> {
     let p = state.db.product_by_slug(&slug).await?;
+    let p = online(&state, std::slice::from_ref(&p))
+        .await?
+        .pop()
+        .ok_or_else(PageError::not_found)?;
     if p.status != ProductStatus::Active {
         return Err(PageError::not_found());
     }
@@ -242,7 +277,11 @@ pub async fn search(
         .next_cursor
         .clone()
         .map(|c| url_with("/search", &[("q", &q), ("cursor", &c)]));
-    let cards = list.items.iter().map(|p| card(&state, p)).collect();
+    let cards = online(&state, &list.items)
+        .await?
+        .iter()
+        .map(|p| card(&state, p))
+        .collect();
     ok(&SearchPage {
         shop,
         q,
