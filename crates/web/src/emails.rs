@@ -99,6 +99,22 @@ pub fn order_confirmation(o: &EmailOrder) -> Result<Rendered, askama::Error> {
     )
 }
 
+/// Sent when money that was paid offline (bank transfer) has arrived and staff marked it paid.
+pub fn payment_received(o: &EmailOrder) -> Result<Rendered, askama::Error> {
+    render(
+        o,
+        format!(
+            "{}: payment received for order {}",
+            o.shop_name, o.order_number
+        ),
+        "Payment received".into(),
+        format!(
+            "We have received your payment for order {}. We will send your order soon.",
+            o.order_number
+        ),
+    )
+}
+
 /// Sent when money is refunded; `amount` is the formatted refund.
 pub fn refund_notice(o: &EmailOrder, amount: &str) -> Result<Rendered, askama::Error> {
     render(

@@ -141,6 +141,14 @@ pub async fn confirmation(state: &AppState, order: &OrderId) -> Result<(), ApiEr
     queue(state, &d, "order_confirmation", r).await
 }
 
+/// Queue the receipt for money paid offline (the order confirmation went out already).
+pub async fn payment_received(state: &AppState, order: &OrderId) -> Result<(), ApiError> {
+    let d = state.db.order_detail(order).await?;
+    let r =
+        emails::payment_received(&email_order(state, &d)?).map_err(|e| ApiError::internal(&e))?;
+    queue(state, &d, "payment_received", r).await
+}
+
 /// Queue a refund notice for `amount_minor`.
 pub async fn refund(state: &AppState, order: &OrderId, amount_minor: i64) -> Result<(), ApiError> {
     let d = state.db.order_detail(order).await?;

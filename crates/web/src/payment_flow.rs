@@ -261,11 +261,17 @@ pub async fn capture(
         .db
         .record_payment(order, g.id(), reference, &update_of(&captured))
         .await?;
+    let before = state.db.order_status(order).await?;
     let now = state
         .db
         .transition(order, OrderEvent::Capture, actor, "payment taken")
         .await?;
-    crate::order_mail::confirmation(state, order).await?;
+    if before == OrderStatus::OnHold && g.instructions().is_some() {
+        // A bank transfer: the shopper had the order confirmation (with how to pay) already.
+        crate::order_mail::payment_received(state, order).await?;
+    } else {
+        crate::order_mail::confirmation(state, order).await?;
+    }
     Ok(now)
 }
 

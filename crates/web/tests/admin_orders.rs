@@ -304,6 +304,25 @@ async fn a_bank_transfer_is_marked_paid_once() {
     assert_eq!(marked.len(), 1);
     let amount = format!("£{}.{:02}", held.total / 100, held.total % 100);
     assert!(marked[0].details.contains(&amount), "{}", marked[0].details);
+    // The shopper had the confirmation (with how to pay) already: now a payment receipt.
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM outbox WHERE customer_id = (SELECT customer_id FROM orders WHERE id = $1) \
+         ORDER BY created_at, id",
+    )
+    .bind(held.id.as_str())
+    .fetch_all(&t.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("payment_received"),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "order_confirmation").count(),
+        1,
+        "{kinds:?}"
+    );
 
     let before = fingerprint(&t, &held).await;
     let twice = m.post(&t, &held.action("mark-paid"), &[]).await;
