@@ -305,7 +305,15 @@ impl Db {
         let cart = self.open_cart(cart_id).await?;
         if let Some(old) = self.cart_of_customer(customer).await? {
             if old.id != cart.id {
+                let mut lines = cart.lines.len();
                 for l in &old.lines {
+                    let known = cart.lines.iter().any(|c| c.variant_id == l.variant_id);
+                    if !known {
+                        if lines >= MAX_LINES {
+                            break;
+                        }
+                        lines += 1;
+                    }
                     let have = cart
                         .lines
                         .iter()

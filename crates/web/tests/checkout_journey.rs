@@ -375,3 +375,61 @@ async fn the_storefront_shows_the_stock_it_can_sell_online() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_guest_cart_follows_the_shopper_after_signing_in() {
+    let (t, v, _) = shop().await;
+    // Registered earlier on another device, where a cart with the other size was left.
+    let r = t
+        .post(
+            "/account/register",
+            None,
+            &[
+                ("name", "Ada"),
+                ("email", "ada@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let phone = cookie_of(&r);
+    let other = t.product.variants[1].id.0.clone();
+    common::add_stock(&t, &other, 3).await;
+    let r = t
+        .post(
+            "/cart/add",
+            Some(&phone),
+            &[("variant_id", &other), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // On this device, as a guest, two of the first size; then signing in.
+    let r = t
+        .post("/cart/add", None, &[("variant_id", &v), ("quantity", "2")])
+        .await;
+    let guest = cookie_of(&r);
+    let r = t
+        .post(
+            "/account/sign-in",
+            Some(&guest),
+            &[
+                ("email", "ada@example.com"),
+                ("password", "correct horse battery"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let session = cookie_of(&r);
+    // Both lines are in the shopper's one cart, wherever they look.
+    let here = t.get("/cart", Some(&format!("{guest}; {session}"))).await;
+    let there = t.get("/cart", Some(&phone)).await;
+    for page in [&here, &there] {
+        assert!(page.body.contains("SKU LS-M"), "{}", page.body);
+        assert!(page.body.contains("SKU LS-L"), "{}", page.body);
+    }
+    let carts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM carts WHERE customer_id IS NOT NULL")
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(carts, 1);
+}

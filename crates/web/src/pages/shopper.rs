@@ -25,6 +25,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use super::render::{page, FormData, PageError};
 use super::storefront::{shop, Shop};
 use crate::error::ApiError;
+use storefort_store::StoreError;
+
 use crate::login::audit;
 use crate::middleware::ClientInfo;
 use crate::AppState;
@@ -181,6 +183,17 @@ pub async fn start_session(
         state.db.end_shopper_session(&old).await?;
     }
     let t = state.db.create_shopper_session(customer).await?;
+    // The cart filled before signing in becomes the shopper's (joined with any cart they left
+    // on another device), so it follows them from now on.
+    if let Some(cart) = crate::auth::cookie(headers, super::cart::CART_COOKIE) {
+        match state.db.cart_by_token(&cart).await {
+            Ok(c) if c.order_id.is_none() && c.customer_id.is_none() => {
+                state.db.attach_cart(&c.id, customer).await?;
+            }
+            Ok(_) | Err(StoreError::NotFound { .. }) | Err(StoreError::Gone(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     let mut res = Redirect::to(to).into_response();
     res.headers_mut()
         .insert(header::SET_COOKIE, shopper_cookie(&t)?);
