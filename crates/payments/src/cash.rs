@@ -75,13 +75,7 @@ impl Gateway for CashGateway {
         amount_minor: i64,
         idempotency_key: &str,
     ) -> Result<RefundResult, GatewayError> {
-        check_amount(amount_minor)?;
-        let mut s = PaymentState::new(PaymentStatus::Captured, 0);
-        s.refunded_minor = amount_minor;
-        Ok(RefundResult {
-            reference: format!("{reference}-refund-{idempotency_key}"),
-            state: s,
-        })
+        crate::types::offline_refund(reference, amount_minor, idempotency_key)
     }
 
     fn webhook(

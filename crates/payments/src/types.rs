@@ -299,6 +299,23 @@ pub(crate) fn check_request(req: &AuthorizeRequest) -> Result<(), GatewayError> 
 }
 
 /// Basic checks on an amount to capture or refund.
+/// The answer of a gateway whose money moves outside it (cash, bank transfer): staff hand the
+/// money back themselves; `amount_minor` is recorded as refunded under the reference
+/// `{reference}-refund-{idempotency_key}`.
+pub(crate) fn offline_refund(
+    reference: &str,
+    amount_minor: i64,
+    idempotency_key: &str,
+) -> Result<RefundResult, GatewayError> {
+    check_amount(amount_minor)?;
+    let mut s = PaymentState::new(PaymentStatus::Captured, 0);
+    s.refunded_minor = amount_minor;
+    Ok(RefundResult {
+        reference: format!("{reference}-refund-{idempotency_key}"),
+        state: s,
+    })
+}
+
 pub(crate) fn check_amount(amount_minor: i64) -> Result<(), GatewayError> {
     if amount_minor <= 0 {
         return Err(GatewayError::invalid("amount", "must be more than zero"));

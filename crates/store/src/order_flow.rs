@@ -292,6 +292,30 @@ impl Db {
         Ok(())
     }
 
+    /// Queue an email about an order and note it in the order's timeline, in one transaction.
+    pub async fn enqueue_order_email(
+        &self,
+        id: &OrderId,
+        mail: &crate::outbox::OutgoingEmail,
+    ) -> Result<(), StoreError> {
+        let note = format!("{} email queued", mail.kind.replace('_', " "));
+        let mut tx = self.pool.begin().await?;
+        self.enqueue_email_in(&mut tx, mail).await?;
+        add_event(
+            &mut tx,
+            id.as_str(),
+            self.now(),
+            "note",
+            None,
+            None,
+            "system",
+            &note,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Orders whose reservation has run out: awaiting payment after 15 minutes, or on hold
     /// waiting for a bank transfer after 7 days.
     pub async fn expired_reservations(&self, limit: i64) -> Result<Vec<OrderId>, StoreError> {

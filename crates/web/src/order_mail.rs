@@ -78,7 +78,10 @@ pub fn payment_summary(state: &AppState, d: &OrderDetail) -> String {
         .rev()
         .filter(|p| p.status == "captured" || p.status == "authorized")
         .find_map(|p| match (&p.card_brand, &p.card_last4) {
-            (Some(b), Some(l4)) => Some(format!("{} ending {l4}", capitalize(b))),
+            (Some(b), Some(l4)) => Some(format!(
+                "{} ending {l4}",
+                crate::pages::render::capitalize(b)
+            )),
             _ => None,
         })
         .or_else(|| {
@@ -101,36 +104,22 @@ pub fn offline_instructions(state: &AppState, d: &OrderDetail) -> Option<String>
         .and_then(|g| g.instructions())
 }
 
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 async fn queue(state: &AppState, d: &OrderDetail, kind: &str, r: Rendered) -> Result<(), ApiError> {
+    if d.record.email.is_empty() {
+        // The customer's personal data was erased: there is no one to write to, and the
+        // refund or cancellation that asked for this email has already happened.
+        return Ok(());
+    }
+    let mail = OutgoingEmail {
+        kind: kind.to_string(),
+        customer_id: Some(d.record.customer_id.clone()),
+        to: d.record.email.clone(),
+        subject: r.subject,
+        text: r.text,
+        html: r.html,
+    };
     let id = OrderId(d.summary.id.clone());
-    state
-        .db
-        .enqueue_email(&OutgoingEmail {
-            kind: kind.to_string(),
-            customer_id: Some(d.record.customer_id.clone()),
-            to: d.record.email.clone(),
-            subject: r.subject,
-            text: r.text,
-            html: r.html,
-        })
-        .await?;
-    state
-        .db
-        .add_order_note(
-            &id,
-            "system",
-            &format!("{} email queued", kind.replace('_', " ")),
-        )
-        .await?;
-    Ok(())
+    Ok(state.db.enqueue_order_email(&id, &mail).await?)
 }
 
 /// Queue the order confirmation (receipt).

@@ -433,3 +433,41 @@ async fn a_guest_cart_follows_the_shopper_after_signing_in() {
         .unwrap();
     assert_eq!(carts, 1);
 }
+
+#[tokio::test]
+async fn an_erased_customers_order_can_still_be_refunded() {
+    let (t, v, ship) = shop().await;
+    let (cookie, pay) = to_payment(&t, &v, &ship, "key-1").await;
+    let sandbox = rel(t.get(&pay, Some(&cookie)).await.location()).to_string();
+    let back = rel(t
+        .post(&sandbox, None, &[("outcome", "success")])
+        .await
+        .location())
+    .to_string();
+    let order_page = t.get(&back, Some(&cookie)).await.location().to_string();
+    let id = order_page.trim_start_matches("/orders/");
+    let id = storefort_core::ids::OrderId(id.split('?').next().unwrap().to_string());
+    let customer = t.db.order_detail(&id).await.unwrap().record.customer_id;
+    t.db.erase_customer(&customer, storefort_store::privacy::ErasureReason::Request)
+        .await
+        .unwrap();
+    let state = storefort_web::AppState::new(t.db.clone(), Default::default());
+    let to = storefort_web::payment_flow::refund(&state, &id, 500, vec![(0, 1)], "", "staff")
+        .await
+        .unwrap();
+    assert_eq!(
+        to,
+        storefort_core::order_state::OrderStatus::PartiallyRefunded
+    );
+    assert_eq!(
+        t.db.variant(&v).await.unwrap().available,
+        4,
+        "one unit restocked"
+    );
+    // No one to write to: no refund email is queued.
+    let refunds: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'refund'")
+        .fetch_one(&t.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(refunds, 0);
+}

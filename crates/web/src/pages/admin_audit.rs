@@ -137,23 +137,9 @@ fn day_start(field: &str, s: &str) -> Result<Option<i64>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    let bad = || format!("{field}: use a date like 2024-05-31 (UTC).");
-    let parts: Vec<&str> = s.split('-').collect();
-    let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
-    let [y, m, d] = parts.as_slice() else {
-        return Err(bad());
-    };
-    if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
-        return Err(bad());
-    }
-    let num = |p: &str| p.parse::<u16>().map_err(|_| bad());
-    let month = u8::try_from(num(m)?)
-        .ok()
-        .and_then(|m| time::Month::try_from(m).ok())
-        .ok_or_else(bad)?;
-    let day = u8::try_from(num(d)?).map_err(|_| bad())?;
-    let date = time::Date::from_calendar_date(i32::from(num(y)?), month, day).map_err(|_| bad())?;
-    Ok(Some(date.midnight().assume_utc().unix_timestamp() * 1000))
+    super::render::day_start(s)
+        .map(Some)
+        .ok_or_else(|| format!("{field}: use a date like 2024-05-31 (UTC)."))
 }
 
 struct Row {

@@ -268,6 +268,17 @@ pub async fn settings_page(
     Ok(page(status, &t))
 }
 
+/// The `enabled` field of a Switch on / Switch off button: `yes` or `no`.
+pub fn switched_on(f: &super::render::FormData) -> Result<bool, PageError> {
+    match f.get("enabled") {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(PageError::bad_request(
+            "Press Switch on or Switch off on the page.",
+        )),
+    }
+}
+
 /// Back to the page with a notice.
 pub fn done(what: &str) -> Response {
     see_other(&url_with(PAGE, &[("done", what)]))

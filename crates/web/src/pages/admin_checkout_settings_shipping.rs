@@ -259,15 +259,7 @@ pub async fn set_enabled(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f = checked_form(&s, &body)?;
-    let on = match f.get("enabled") {
-        "yes" => true,
-        "no" => false,
-        _ => {
-            return Err(PageError::bad_request(
-                "Press Switch on or Switch off on the page.",
-            ))
-        }
-    };
+    let on = super::admin_checkout_settings::switched_on(&f)?;
     let m = state.db.shipping_method(&id).await?;
     let saved = state
         .db

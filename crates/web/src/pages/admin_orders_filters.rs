@@ -2,6 +2,7 @@
 //! field), turned into the store's [`OrderFilter`], and written back into links and the audit
 //! entry.
 
+pub use super::render::day_start;
 use std::collections::HashMap;
 
 use storefort_core::ids::CustomerId;
@@ -94,19 +95,6 @@ pub fn refuse(field: &'static str, label: &str, message: &str) -> Refusal {
         field,
         text: format!("{label}: {message}"),
     }
-}
-
-/// `YYYY-MM-DD` as the UTC midnight starting that day (ms).
-pub fn day_start(text: &str) -> Option<i64> {
-    let mut parts = text.split('-');
-    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-    if parts.next().is_some() || !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
-        return None;
-    }
-    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
-    let date = time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()?;
-    Some(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;

@@ -110,7 +110,7 @@ pub async fn refund(
         let p = if v.field == "amount" {
             Problem::new("refund-amount", format!("Amount: {}", v.message))
         } else {
-            Problem::new("", capitalized(&v.message))
+            Problem::new("", super::render::capitalize(&v.message))
         };
         return again(&state, &s, &client, &id, StatusCode::CONFLICT, p, typed).await;
     }
@@ -142,13 +142,5 @@ pub async fn refund(
             })?;
             again(&state, &s, &client, &id, status, p, typed).await
         }
-    }
-}
-
-fn capitalized(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
     }
 }

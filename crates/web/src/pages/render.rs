@@ -319,6 +319,28 @@ pub fn utc(ms: i64) -> String {
     }
 }
 
+/// `YYYY-MM-DD` as the UTC midnight starting that day, in ms; `None` when it is not such a date.
+pub fn day_start(text: &str) -> Option<i64> {
+    let mut parts = text.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+    if parts.next().is_some() || !digits(y, 4) || !digits(m, 2) || !digits(d, 2) {
+        return None;
+    }
+    let month = time::Month::try_from(m.parse::<u8>().ok()?).ok()?;
+    let date = time::Date::from_calendar_date(y.parse().ok()?, month, d.parse().ok()?).ok()?;
+    Some(date.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+/// The text with its first letter in upper case ("visa" -> "Visa").
+pub fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
