@@ -257,6 +257,21 @@ pub enum BenchCommand {
     /// Whole shopper journeys (product page, cart, checkout, sandbox payment, confirmation)
     /// in-process: completed orders/s, journey p50 and p99.
     Checkout(BenchCheckoutArgs),
+    /// Fraud screening in-process with 100,000 prior orders behind it: velocity look-ups,
+    /// customer history and scoring, p50 and p99 in microseconds.
+    Fraud(BenchFraudArgs),
+}
+
+/// `storefort bench fraud`.
+#[derive(Debug, Args)]
+pub struct BenchFraudArgs {
+    /// Prior orders (with their velocity events) written before measuring.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1_000..=5_000_000))]
+    pub orders: u64,
+    /// Bench on PostgreSQL at this URL, in a throw-away schema (default: a temporary SQLite
+    /// file).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// `storefort bench checkout`.
@@ -272,6 +287,9 @@ pub struct BenchCheckoutArgs {
     /// file with synchronous=FULL).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// Run with fraud screening off (to compare: screening is on by default, as in a shop).
+    #[arg(long)]
+    pub no_screening: bool,
 }
 
 /// `storefort bench vault`.

@@ -51,6 +51,9 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Bench(BenchCommand::Checkout(a)) => crate::bench::checkout::run(&a)
             .await
             .map(|_| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Fraud(a)) => crate::bench::fraud::run(&a)
+            .await
+            .map(|_| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Vault(a)) => crate::bench::vault::run(&a)
             .await
             .map(|_| ExitCode::SUCCESS),

@@ -44,6 +44,9 @@ pub struct Config {
     /// Payment gateways offered at checkout.
     #[serde(default)]
     pub payments: crate::config_payments::PaymentsConfig,
+    /// Fraud screening (the GeoIP database).
+    #[serde(default)]
+    pub fraud: crate::config_fraud::FraudFileConfig,
     /// The config file's directory ("." without one): relative paths are relative to it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -168,6 +171,7 @@ impl Default for Config {
             smtp: None,
             privacy: PrivacyConfig::default(),
             payments: Default::default(),
+            fraud: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -210,6 +214,7 @@ impl Config {
             cfg.data_dir = parent.join(&cfg.data_dir);
             cfg.master_key_file = cfg.master_key_file.map(|p| parent.join(p));
             cfg.log.file = cfg.log.file.map(|p| parent.join(p));
+            cfg.fraud.geoip_database = cfg.fraud.geoip_database.map(|p| parent.join(p));
         }
         cfg.validate()?;
         Ok(cfg)

@@ -53,6 +53,12 @@ currency = "GBP"
 # key, so restoring an older backup re-applies them at start.
 guest_retention_months = 24
 
+[fraud]
+# Thresholds, weights and rules are in admin > Fraud screening. Optional: a GeoIP country
+# database (MaxMind mmdb format, e.g. GeoLite2-Country.mmdb) for the "IP country differs from
+# billing country" signal.
+# geoip_database = "/var/lib/storefort/GeoLite2-Country.mmdb"
+
 [log]
 # "text" or "json"
 format = "text"

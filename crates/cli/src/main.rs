@@ -8,6 +8,7 @@ mod bench;
 mod cli;
 mod commands;
 mod config;
+mod config_fraud;
 mod config_payments;
 mod config_policy;
 mod config_toml;

@@ -218,6 +218,48 @@ pub async fn demo(db: &Db) -> CliResult<()> {
             }
         }
     }
+    dog_polisher(db, &web.id, KINDS.len() as i64).await
+}
+
+/// The shop's most expensive item, well stocked: the fraud seed's "12 of your most expensive
+/// Dog Polishers" shipped to another address can be tried on the demo (it is held for a call).
+async fn dog_polisher(
+    db: &Db,
+    web: &storefort_core::ids::LocationId,
+    position: i64,
+) -> CliResult<()> {
+    let cat = db
+        .create_category(CategoryInput {
+            name: "Pet care".into(),
+            slug: None,
+            position,
+        })
+        .await?;
+    let product = db
+        .create_product(ProductInput {
+            name: "Deluxe Dog Polisher".into(),
+            description: "A cordless polisher with three soft brushes that leaves any dog \
+                          gleaming. Our most expensive item."
+                .into(),
+            category_id: Some(cat.id.clone()),
+            variants: vec![VariantInput {
+                sku: "PET-01".into(),
+                barcode: Some(ean13(9_000)),
+                options: Default::default(),
+                price_minor: 18_900,
+            }],
+            ..Default::default()
+        })
+        .await?;
+    for v in &product.variants {
+        let c = Change {
+            variant_id: v.id.as_str(),
+            location_id: web.as_str(),
+            note: "Opening stock",
+            actor: "demo",
+        };
+        db.adjust_stock(&c, 40, Reason::Received).await?;
+    }
     Ok(())
 }
 

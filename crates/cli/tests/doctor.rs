@@ -60,7 +60,7 @@ fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-const IDS: [&str; 17] = [
+const IDS: [&str; 19] = [
     "tls",
     "hsts",
     "http_redirect",
@@ -78,6 +78,8 @@ const IDS: [&str; 17] = [
     "passwords",
     "unused_accounts",
     "audit_chain",
+    "fraud_screening",
+    "held_orders",
 ];
 
 /// Enrol a user in TOTP through the store (the MFA page tests drive the real flow).
@@ -413,4 +415,62 @@ fn test_mode_gateway_and_missing_stripe_secrets_fail() {
         .as_str()
         .unwrap()
         .contains("storefort secrets set stripe.secret_key"));
+}
+
+#[tokio::test]
+async fn screening_off_and_held_orders_are_reported() {
+    use storefort_core::fraud::{Assessment, Decision, FraudSettings};
+    let (dir, config) = init_shop();
+    let (_, v) = doctor_json(&config);
+    assert_eq!(check(&v, "fraud_screening")["status"], "pass", "{v}");
+    assert_eq!(check(&v, "held_orders")["status"], "pass", "{v}");
+
+    let db = common::open_db(dir.path()).await;
+    db.save_fraud_settings(&FraudSettings {
+        enabled: false,
+        ..FraudSettings::default()
+    })
+    .await
+    .unwrap();
+    common::add_customers(&db, 1).await;
+    let order: String = sqlx::query_scalar("SELECT id FROM orders")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    let order = storefort_core::ids::OrderId(order);
+    let held = Assessment {
+        score: 60,
+        reasons: vec![],
+        decision: Decision::Review,
+    };
+    let week = 7 * 24 * 3_600_000;
+    db.save_assessment(&order, &held, "{}", Some(db.now() + week))
+        .await
+        .unwrap();
+    // Held three days ago.
+    sqlx::query("UPDATE order_risk SET held_at = $1")
+        .bind(db.now() - 72 * 3_600_000)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let (_, v) = doctor_json(&config);
+    let f = check(&v, "fraud_screening");
+    assert_eq!(f["status"], "warn", "{f}");
+    assert!(f["detail"].as_str().unwrap().contains("off"), "{f}");
+    let h = check(&v, "held_orders");
+    assert_eq!(h["status"], "warn", "{h}");
+    assert!(h["detail"].as_str().unwrap().contains("48 hours"), "{h}");
+
+    // The authorization runs out in an hour: that fails, with what to do.
+    sqlx::query("UPDATE order_risk SET auth_expires_at = $1")
+        .bind(db.now() + 3_600_000)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    db.pool.close().await;
+    let (out, v) = doctor_json(&config);
+    assert!(!out.status.success());
+    let h = check(&v, "held_orders");
+    assert_eq!(h["status"], "fail", "{h}");
+    assert!(h["fix"].as_str().unwrap().contains("/admin/reviews"), "{h}");
 }

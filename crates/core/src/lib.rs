@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod customer;
 pub mod error;
+pub mod fraud;
 pub mod ids;
 pub mod model;
 pub mod money;

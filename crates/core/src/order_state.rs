@@ -87,7 +87,7 @@ impl OrderStatus {
     }
 
     /// The order as the subject of a sentence: "a cancelled order".
-    fn subject(self) -> &'static str {
+    pub fn subject(self) -> &'static str {
         match self {
             OrderStatus::PendingPayment => "an order awaiting payment",
             OrderStatus::Authorized => "an order with an authorised payment",
@@ -110,6 +110,8 @@ pub enum OrderEvent {
     Hold,
     /// Taken off hold; the payment stands authorised.
     Release,
+    /// Staff asked the customer to pay again (a held order's authorization ran out).
+    AskToPay,
     /// Money captured at the gateway (or cash taken).
     Capture,
     /// Staff confirmed an offline payment arrived.
@@ -138,6 +140,7 @@ impl OrderEvent {
             OrderEvent::Authorize => "authorize",
             OrderEvent::Hold => "hold",
             OrderEvent::Release => "release",
+            OrderEvent::AskToPay => "ask_to_pay",
             OrderEvent::Capture => "capture",
             OrderEvent::MarkPaid => "mark_paid",
             OrderEvent::Fulfil => "fulfil",
@@ -153,6 +156,7 @@ impl OrderEvent {
             OrderEvent::Authorize => "have its payment authorised",
             OrderEvent::Hold => "be put on hold",
             OrderEvent::Release => "be released from hold",
+            OrderEvent::AskToPay => "be paid again",
             OrderEvent::Capture => "have its payment captured",
             OrderEvent::MarkPaid => "be marked as paid",
             OrderEvent::Fulfil => "be fulfilled",
@@ -188,6 +192,7 @@ fn transition(
     let to = match (from, ev) {
         (S::PendingPayment, E::Authorize) | (S::OnHold, E::Release) => S::Authorized,
         (S::PendingPayment | S::Authorized, E::Hold) => S::OnHold,
+        (S::OnHold, E::AskToPay) => S::PendingPayment,
         (S::PendingPayment | S::Authorized | S::OnHold, E::Capture) | (S::OnHold, E::MarkPaid) => {
             S::Paid
         }
@@ -273,6 +278,7 @@ mod tests {
             E::Authorize,
             E::Hold,
             E::Release,
+            E::AskToPay,
             E::Capture,
             E::MarkPaid,
             E::Fulfil,
@@ -290,6 +296,7 @@ mod tests {
             (S::Authorized, "capture", S::Paid),
             (S::Authorized, "cancel", S::Cancelled),
             (S::OnHold, "release", S::Authorized),
+            (S::OnHold, "ask_to_pay", S::PendingPayment),
             (S::OnHold, "capture", S::Paid),
             (S::OnHold, "mark_paid", S::Paid),
             (S::OnHold, "cancel", S::Cancelled),

@@ -199,6 +199,9 @@ pub struct PaymentState {
     pub card: Option<Card>,
     /// Verification results.
     pub checks: Checks,
+    /// The gateway's fingerprint of the card (the same card gives the same value; it is not
+    /// the card number and cannot be turned back into one). Used, hashed again, for velocity.
+    pub card_fingerprint: Option<String>,
     /// Why it was declined, in neutral words safe to show the shopper.
     pub decline: Option<String>,
 }
@@ -213,6 +216,7 @@ impl PaymentState {
             refunded_minor: 0,
             card: None,
             checks: Checks::default(),
+            card_fingerprint: None,
             decline: None,
         }
     }

@@ -102,6 +102,10 @@ pub struct Db {
     pub(crate) audit_lock: Arc<tokio::sync::Mutex<()>>,
     /// The shop's currency (orders are recorded in it; messages format amounts with it).
     pub currency: storefort_core::money::Currency,
+    /// Recent risk events for fraud screening's velocity counts (see `velocity.rs`).
+    pub(crate) velocity: Arc<crate::velocity::VelocityIndex>,
+    /// Fraud screening's cached figures: shop stats, settings and rules (see `risk.rs`).
+    pub(crate) fraud_cache: Arc<crate::risk::FraudCache>,
 }
 
 /// Options for [`Db::connect_with`].
@@ -192,6 +196,8 @@ impl Db {
             secrets: None,
             erasure_ledger: None,
             audit_lock: Default::default(),
+            velocity: Default::default(),
+            fraud_cache: Default::default(),
             currency: storefort_core::money::Currency {
                 code: "GBP",
                 symbol: "£",

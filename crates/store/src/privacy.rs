@@ -78,6 +78,14 @@ impl Db {
             "DELETE FROM shopper_sessions WHERE customer_id = $1",
             "UPDATE orders SET key_id = NULL, email = NULL, phone = NULL, billing = NULL, \
              shipping = NULL WHERE customer_id = $1",
+            // Fraud screening's hashes of their email, IP, device, card and address go too,
+            // and call notes about their orders (sealed under the key deleted above).
+            "UPDATE order_risk SET email_key = NULL, ip_key = NULL, device_key = NULL, \
+             card_key = NULL, address_key = NULL \
+             WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1)",
+            "DELETE FROM risk_events WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1)",
+            "UPDATE review_calls SET key_id = NULL, note = NULL \
+             WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1)",
             // Mail still queued for them is dropped (it could no longer be opened anyway).
             "UPDATE outbox SET body = NULL, recipient = '', last_error = 'erased: the \
              customer''s data was erased, so this email was not sent' \

@@ -28,6 +28,8 @@ pub struct WebConfig {
     pub public_url: String,
     /// Outgoing email; `None` means links are shown to the owner instead of emailed.
     pub smtp: Option<crate::mail::SmtpConfig>,
+    /// GeoIP database for fraud screening's "IP country" signal; `None` when not configured.
+    pub geoip: Option<Arc<crate::geoip::GeoIp>>,
 }
 
 impl Default for WebConfig {
@@ -43,6 +45,7 @@ impl Default for WebConfig {
             trusted_proxies: Vec::new(),
             public_url: "https://localhost:8443".into(),
             smtp: None,
+            geoip: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Work `serve` does in the background: sending queued email, releasing the stock of orders
-//! left unpaid past their 15-minute reservation, purging expired carts, and checking that the
+//! left unpaid past their 15-minute reservation, purging expired carts, counting orders held for
+//! a phone check and warning staff before their authorizations run out, and checking that the
 //! payment page has not changed (at start and daily).
 
 use std::time::Duration;
@@ -15,6 +16,11 @@ pub fn spawn_all(state: &AppState) {
     crate::payment_page::spawn_payment_page_check(state.clone());
     let s = state.clone();
     tokio::spawn(async move {
+        // Load fraud screening's velocity index now rather than on the first order.
+        let empty = storefort_store::velocity::RiskKeys::default();
+        if let Err(e) = s.db.velocity_of(&empty, 0).await {
+            tracing::warn!(error = %e, "loading the velocity index failed");
+        }
         let mut tick = tokio::time::interval(RELEASE_EVERY);
         let mut rounds: u64 = 0;
         loop {
@@ -23,6 +29,16 @@ pub fn spawn_all(state: &AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(orders = n, "released stock of unpaid orders"),
                 Err(e) => tracing::warn!(error = %e.message, "releasing unpaid orders failed"),
+            }
+            // The admin badge's count, and warnings about held orders whose card
+            // authorization is about to run out.
+            if let Err(e) = s.db.open_review_count().await {
+                tracing::warn!(error = %e, "counting held orders failed");
+            }
+            match crate::fraud_review::warn_expiring(&s).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(orders = n, "held orders' authorizations run out soon"),
+                Err(e) => tracing::warn!(error = %e.message, "expiry warnings failed"),
             }
             // Expired carts once an hour.
             if rounds.is_multiple_of(120) {

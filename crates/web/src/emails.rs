@@ -129,6 +129,36 @@ pub fn refund_notice(o: &EmailOrder, amount: &str) -> Result<Rendered, askama::E
     )
 }
 
+/// Sent when screening holds an order for a phone check: nothing about why (that would teach a
+/// fraudster), only that the order is being confirmed.
+pub fn under_review(o: &EmailOrder) -> Result<Rendered, askama::Error> {
+    render(
+        o,
+        format!("{}: order {} received", o.shop_name, o.order_number),
+        "Thank you: we will confirm your order shortly".into(),
+        format!(
+            "We have received order {}. Your payment is reserved, not yet taken; we will \
+             email you as soon as your order is confirmed. We may call you to check a detail.",
+            o.order_number
+        ),
+    )
+}
+
+/// Sent when staff ask a customer to pay again (the card authorization ran out).
+pub fn pay_again(o: &EmailOrder) -> Result<Rendered, askama::Error> {
+    render(
+        o,
+        format!("{}: please pay for order {}", o.shop_name, o.order_number),
+        "Please complete your payment".into(),
+        format!(
+            "Thank you for confirming order {}. The payment we had reserved has run out, so \
+             nothing was taken. Please pay again within 48 hours with the link below; your \
+             items are kept for you until then.",
+            o.order_number
+        ),
+    )
+}
+
 /// Sent when an order is cancelled.
 pub fn cancellation_notice(o: &EmailOrder) -> Result<Rendered, askama::Error> {
     render(

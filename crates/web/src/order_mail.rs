@@ -154,3 +154,24 @@ pub async fn cancellation(state: &AppState, order: &OrderId) -> Result<(), ApiEr
         .map_err(|e| ApiError::internal(&e))?;
     queue(state, &d, "cancellation", r).await
 }
+
+/// Queue "we have your order and will confirm it shortly" (held for a phone check).
+pub async fn under_review(state: &AppState, order: &OrderId) -> Result<(), ApiError> {
+    let d = state.db.order_detail(order).await?;
+    let r = emails::under_review(&email_order(state, &d)?).map_err(|e| ApiError::internal(&e))?;
+    queue(state, &d, "order_under_review", r).await
+}
+
+/// Queue "please pay again" with the link to the order's payment step.
+pub async fn pay_again(state: &AppState, order: &OrderId) -> Result<(), ApiError> {
+    let d = state.db.order_detail(order).await?;
+    let mut o = email_order(state, &d)?;
+    let token = state.db.order_access_token(order)?;
+    o.order_url = format!(
+        "{}/checkout/pay/{}?t={token}",
+        state.cfg.public_url.trim_end_matches('/'),
+        order.0
+    );
+    let r = emails::pay_again(&o).map_err(|e| ApiError::internal(&e))?;
+    queue(state, &d, "pay_again", r).await
+}

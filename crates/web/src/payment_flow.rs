@@ -1,7 +1,7 @@
 //! What a gateway's answer means for an order. Pages, the API and webhooks all come here, so a
 //! payment is handled the same way whichever of them hears about it first:
-//! authorized -> the order is authorized, then captured (the fraud screening step goes between
-//! the two); pending offline money -> on hold until staff mark it paid; failed -> the order stays
+//! authorized -> the order is authorized, then screened for fraud and captured, held for a
+//! phone check or voided (`fraud_review::after_authorization`); pending offline money -> on hold until staff mark it paid; failed -> the order stays
 //! awaiting payment so the shopper can try again; an authorization for an order that was
 //! cancelled meanwhile is voided.
 
@@ -150,6 +150,7 @@ pub async fn apply(
 ) -> Result<OrderStatus, ApiError> {
     let _one_at_a_time = state.lock_order(&order.0).await;
     let db = &state.db;
+    let before = db.payment_by_reference(g.id(), reference).await?;
     let row = db
         .record_payment(order, g.id(), reference, &update_of(st))
         .await?;
@@ -176,7 +177,10 @@ pub async fn apply(
                     .await?;
             }
             if now == OrderStatus::Authorized {
-                now = capture(state, order, g, reference, st, actor).await?;
+                now = crate::fraud_review::after_authorization(
+                    state, order, g, reference, st, actor,
+                )
+                .await?;
             }
         }
         PaymentStatus::Pending => {
@@ -200,8 +204,12 @@ pub async fn apply(
                 .decline
                 .clone()
                 .unwrap_or_else(|| "payment failed".into());
-            db.add_order_note(order, actor, &format!("payment attempt failed: {why}"))
-                .await?;
+            // Told once per attempt (the return page and the webhook both report it).
+            if before.is_none_or(|p| p.status != PaymentStatus::Failed.as_str()) {
+                crate::fraud_screen::note_failed_payment(state, order, st).await;
+                db.add_order_note(order, actor, &format!("payment attempt failed: {why}"))
+                    .await?;
+            }
         }
         PaymentStatus::RequiresAction | PaymentStatus::Voided => {}
     }

@@ -3,8 +3,8 @@
 //! a bogus key, the owner, a manager, a cashier, a read key and a write key. What is allowed
 //! comes from `Role::allows` and `Permission::allowed_for_key_scope`, not from this file. A
 //! refusal is a 403 that changes nothing (catalog, stock, keys, staff accounts, sessions,
-//! invitations, orders, checkout settings) and leaves an `access.denied` entry; made-up IDs
-//! give 404. The OpenAPI document proves no staff API route is missing from the table (its
+//! invitations, orders, reviews, checkout and fraud settings) and leaves an `access.denied`
+//! entry; made-up IDs give 404. The OpenAPI document proves no staff API route is missing from the table (its
 //! shopper routes, documented with the empty security requirement, must refuse a request
 //! without their token whoever sends it); a scan of the page source proves no admin page is.
 
@@ -90,6 +90,7 @@ async fn every_api_route_enforces_the_matrix() {
     // Each caller allowed to acted on its own orders: fulfilled, then refunded 0.01.
     w.assert_orders(["partially_refunded 1 T{n}", "on_hold 0 ", "cancelled 0 "])
         .await;
+    w.assert_reviews().await;
     for r in API.iter().filter(|r| r.0 != "GET") {
         assert!(
             worked.contains(r.1),
@@ -206,6 +207,7 @@ async fn every_admin_page_enforces_the_matrix() {
     // paid, cancelled.
     w.assert_orders(["fulfilled 1 T{n}", "paid 0 ", "cancelled 0 "])
         .await;
+    w.assert_reviews().await;
     // The owner's staff actions really happened to the target (and nobody else's did).
     let target = w.t.db.user(&w.ids["target"]).await.unwrap();
     assert_eq!(

@@ -187,6 +187,13 @@ pub async fn run(a: &BenchCheckoutArgs) -> CliResult<()> {
         .try_init();
     let (db, scratch, about) = open(a.database_url.as_deref()).await?;
     let seeded = Arc::new(seed(&db).await?);
+    if a.no_screening {
+        db.save_fraud_settings(&storefort_core::fraud::FraudSettings {
+            enabled: false,
+            ..Default::default()
+        })
+        .await?;
+    }
     let cfg = WebConfig {
         public_url: BASE.into(),
         ..Default::default()
@@ -235,8 +242,10 @@ pub async fn run(a: &BenchCheckoutArgs) -> CliResult<()> {
         .await?;
     let expected = times.len() as i64 + a.shoppers as i64;
     println!(
-        "storefort bench checkout ({about}, {} shoppers, {:.1} s)",
-        a.shoppers, elapsed
+        "storefort bench checkout ({about}, {} shoppers, {:.1} s, fraud screening {})",
+        a.shoppers,
+        elapsed,
+        if a.no_screening { "off" } else { "on" }
     );
     println!("  journey: product page, add to cart, checkout, sandbox pay, return, confirmation");
     println!(

@@ -11,6 +11,7 @@
 //! requests a second instead of saturating the machine.
 
 pub mod checkout;
+pub mod fraud;
 mod client;
 mod logins;
 mod report;

@@ -6,6 +6,7 @@
 
 mod checks_db;
 mod checks_files;
+mod checks_fraud;
 mod checks_gateways;
 mod checks_payments;
 mod checks_staff;
@@ -235,6 +236,16 @@ pub fn registry() -> Vec<Check> {
             id: "audit_chain",
             title: "Audit log chain",
             run: checks_staff::audit_chain,
+        },
+        Check {
+            id: "fraud_screening",
+            title: "Fraud screening on",
+            run: checks_fraud::enabled,
+        },
+        Check {
+            id: "held_orders",
+            title: "Orders held for a phone check",
+            run: checks_fraud::held_orders,
         },
         Check {
             id: "payment_page_fingerprint",

@@ -215,13 +215,16 @@ pub async fn place(
     let placed =
         s.db.place_order(&PlaceOrder {
             cart_id: cart.id.clone(),
-            checkout,
+            checkout: checkout.clone(),
             customer_id: None,
             idempotency_key: key,
             channel: "api".into(),
         })
         .await?;
     let order = &placed.order_id;
+    if !placed.replayed {
+        crate::fraud_screen::note_placement(&s, order, &checkout, Some(client.ip), None).await;
+    }
     let access_token = s.db.order_access_token(order)?;
     let (return_url, pay_url) = links(&s, order, &access_token);
     let mut payment_error = None;

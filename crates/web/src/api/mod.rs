@@ -6,10 +6,12 @@
 pub mod cart;
 pub mod catalog;
 pub mod checkout;
+pub mod fraud_settings;
 pub mod keys;
 pub mod order_actions;
 pub mod orders;
 pub mod products;
+pub mod reviews;
 pub mod stock;
 
 use axum::routing::{delete, get, post, put};
@@ -78,6 +80,24 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/orders/{id}/fulfil", post(order_actions::fulfil))
         .route("/admin/orders/{id}/cancel", post(order_actions::cancel))
         .route("/admin/orders/{id}/refund", post(order_actions::refund))
+        .route("/admin/reviews", get(reviews::list))
+        .route("/admin/reviews/{id}", get(reviews::detail))
+        .route("/admin/reviews/{id}/approve", post(reviews::approve))
+        .route("/admin/reviews/{id}/cancel", post(reviews::cancel))
+        .route("/admin/reviews/{id}/ask-to-pay", post(reviews::ask_to_pay))
+        .route("/admin/reviews/{id}/calls", post(reviews::call))
+        .route(
+            "/admin/fraud/settings",
+            get(fraud_settings::settings).put(fraud_settings::save_settings),
+        )
+        .route(
+            "/admin/fraud/rules",
+            get(fraud_settings::rules).post(fraud_settings::add_rule),
+        )
+        .route(
+            "/admin/fraud/rules/{id}",
+            put(fraud_settings::update_rule).delete(fraud_settings::delete_rule),
+        )
         .fallback(not_found)
 }
 

@@ -34,6 +34,10 @@ pub struct AdminChrome {
     pub settings: bool,
     /// May read the audit log.
     pub audit: bool,
+    /// May work the fraud review queue (shows the Reviews link).
+    pub reviews: bool,
+    /// Orders waiting for a phone check (the badge; 0 hides it).
+    pub reviews_waiting: i64,
 }
 
 impl AdminChrome {
@@ -48,6 +52,8 @@ impl AdminChrome {
             staff: s.can(Permission::Staff),
             settings: s.can(Permission::Settings),
             audit: s.can(Permission::Audit),
+            reviews: s.can(Permission::OrdersManage),
+            reviews_waiting: state.db.open_reviews_hint().max(0),
         }
     }
 }

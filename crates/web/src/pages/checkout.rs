@@ -210,14 +210,39 @@ pub async fn submit(
         Some(c) => c,
         None => return Ok(Redirect::to("/cart").into_response()),
     };
-    let result = place(&state, &cart, &values, shopper.map(|s| s.customer.id)).await;
+    // A long-lived random cookie lets screening count orders per device (never the device's
+    // own identifiers).
+    let known_device = crate::auth::cookie(&headers, crate::fraud_screen::DEVICE_COOKIE)
+        .filter(|d| d.len() == 43 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let device = known_device
+        .clone()
+        .unwrap_or_else(storefort_crypto::token::random_token);
+    let customer = shopper.map(|s| s.customer.id);
+    let result = place(&state, &cart, &values, customer).await;
     match result {
-        Ok(placed) => {
+        Ok((placed, checkout)) => {
+            if !placed.replayed {
+                crate::fraud_screen::note_placement(
+                    &state,
+                    &placed.order_id,
+                    &checkout,
+                    Some(client.ip),
+                    Some(device.clone()),
+                )
+                .await;
+            }
             let token = state.db.order_access_token(&placed.order_id)?;
-            Ok(
-                Redirect::to(&format!("/checkout/pay/{}?t={token}", placed.order_id.0))
-                    .into_response(),
-            )
+            let mut res = Redirect::to(&format!("/checkout/pay/{}?t={token}", placed.order_id.0))
+                .into_response();
+            if known_device.is_none() {
+                if let Ok(c) = axum::http::HeaderValue::from_str(&format!(
+                    "{}={device}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=31536000",
+                    crate::fraud_screen::DEVICE_COOKIE
+                )) {
+                    res.headers_mut().append(axum::http::header::SET_COOKIE, c);
+                }
+            }
+            Ok(res)
         }
         Err(e) => {
             let (status, message, field) = match e {
@@ -244,7 +269,7 @@ async fn place(
     cart: &Cart,
     v: &FormValues,
     customer: Option<storefort_core::ids::CustomerId>,
-) -> Result<storefort_store::checkout::Placed, StoreError> {
+) -> Result<(storefort_store::checkout::Placed, CheckoutInput), StoreError> {
     let method = match state.db.shipping_method(&v.shipping_method).await {
         Ok(m) => m,
         Err(_) => {
@@ -279,14 +304,15 @@ async fn place(
     };
     let settings = state.db.shop_settings().await?;
     let checkout = input.validate(&settings.country, method.needs_address())?;
-    state
+    let placed = state
         .db
         .place_order(&PlaceOrder {
             cart_id: cart.id.clone(),
-            checkout,
+            checkout: checkout.clone(),
             customer_id: customer,
             idempotency_key: v.idempotency_key.clone(),
             channel: "web".into(),
         })
-        .await
+        .await?;
+    Ok((placed, checkout))
 }

@@ -177,6 +177,19 @@ fn headline(d: &OrderDetail) -> (String, String) {
             "A receipt is on its way to your email.".into(),
         ),
         Some(OrderStatus::Fulfilled) => ("Your order is on its way".into(), String::new()),
+        // Blocked by screening: neutral words, nothing that teaches a fraudster what to change.
+        Some(OrderStatus::Cancelled)
+            if d.events.iter().any(|e| {
+                e.kind == "cancel" && e.actor == crate::fraud_review::SCREENING
+            }) =>
+        {
+            (
+                "We could not complete your payment".into(),
+                "No money has been taken. Please contact us if you would like to place this \
+                 order."
+                    .into(),
+            )
+        }
         Some(OrderStatus::Cancelled) => (
             "This order was cancelled".into(),
             "No money was taken for it.".into(),

@@ -13,6 +13,9 @@ pub mod admin_customers;
 pub mod admin_customers_detail;
 pub mod admin_customers_form;
 pub mod admin_customers_privacy;
+pub mod admin_fraud_settings;
+pub mod admin_fraud_settings_form;
+pub mod admin_fraud_settings_rules;
 pub mod admin_invite;
 pub mod admin_keys;
 pub mod admin_mfa;
@@ -27,6 +30,10 @@ pub mod admin_payment_scripts;
 pub mod admin_products;
 pub mod admin_reauth;
 pub mod admin_reset;
+pub mod admin_reviews;
+pub mod admin_reviews_actions;
+pub mod admin_reviews_format;
+pub mod admin_reviews_view;
 pub mod admin_staff;
 pub mod admin_staff_actions;
 pub mod admin_stock;
@@ -111,5 +118,7 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_orders::routes())
         .merge(admin_checkout_settings::routes())
         .merge(admin_payment_scripts::routes())
+        .merge(admin_reviews::routes())
+        .merge(admin_fraud_settings::routes())
         .fallback(storefront::not_found)
 }

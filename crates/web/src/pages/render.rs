@@ -332,6 +332,14 @@ pub fn day_start(text: &str) -> Option<i64> {
     Some(date.midnight().assume_utc().unix_timestamp() * 1000)
 }
 
+/// Text made safe inside HTML (for the few HTML bodies built without a template: emails).
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// The text with its first letter in upper case ("visa" -> "Visa").
 pub fn capitalize(s: &str) -> String {
     let mut c = s.chars();

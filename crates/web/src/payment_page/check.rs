@@ -208,12 +208,7 @@ pub async fn check_payment_page(state: &AppState) -> Result<PageCheck, StoreErro
     Ok(check)
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::pages::render::escape as esc;
 
 /// Email the owners (failures logged), then audit; a failed audit fails the check.
 async fn alert(state: &AppState, check: &PageCheck) -> Result<(), StoreError> {

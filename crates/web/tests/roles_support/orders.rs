@@ -4,17 +4,23 @@
 //! manual payment (`{order}`: fulfil, refund, notes), an order on hold with a pending manual
 //! payment (`{held_order}`: mark paid) and an order awaiting payment (`{open_order}`:
 //! cancel). Orders go through the store's real checkout: cart -> `place_order` ->
-//! `record_payment` / `transition`.
+//! `record_payment` / `transition`. Fraud screening (issue 6): a rule that holds every web
+//! card order, two rules for the walk to change and remove (`{rule}`, `{victim_rule}`), and per
+//! caller three card orders paid in the sandbox and held for a phone check (`{review}`:
+//! calls, approve; `{review_cancel}`: cancel; `{review_pay}`: ask to pay again).
 
 use storefort_core::access::Permission;
 use storefort_core::checkout::CheckoutInput;
 use storefort_core::customer::Address;
+use storefort_core::fraud::Rule;
 use storefort_core::ids::OrderId;
 use storefort_core::order_state::{OrderEvent, OrderStatus};
 use storefort_core::pricing::{DiscountCode, DiscountKind, ShippingKind, ShippingMethod};
 use storefort_store::checkout::{PlaceOrder, Placed};
 use storefort_store::payment_records::PaymentUpdate;
 use storefort_store::payment_scripts::NewScript;
+use storefort_store::sandbox::SandboxOutcome;
+use storefort_web::{payment_flow, AppState, WebConfig};
 
 use super::World;
 use crate::common::{TestApp, OWNER_EMAIL};
@@ -60,17 +66,38 @@ pub async fn shared(t: &TestApp) -> Vec<(&'static str, String)> {
         )
         .await
         .unwrap();
+    let mut settings = t.db.fraud_settings().await.unwrap();
+    // Held, never blocked, whatever else fires (the orders share the sandbox's one card).
+    settings.block_threshold = 100;
+    t.db.save_fraud_settings(&settings).await.unwrap();
+    let rule = |name: &str, expression: &str, points| Rule {
+        name: name.into(),
+        expression: expression.into(),
+        points,
+        reason: format!("Role walk fixture {name}"),
+    };
+    t.db.add_fraud_rule(&rule("walk_hold", "order.channel == \"web\"", 60))
+        .await
+        .unwrap();
+    let edited =
+        t.db.add_fraud_rule(&rule("walk_rule", "order.units > 500", 1))
+            .await;
+    let victim =
+        t.db.add_fraud_rule(&rule("walk_victim", "order.units > 600", 1))
+            .await;
     vec![
         ("shipping", shipping.id),
         ("discount", discount.id),
         ("tax_class", tax_class.id.as_str().to_string()),
         ("script", script.id),
+        ("rule", edited.unwrap().id),
+        ("victim_rule", victim.unwrap().id),
     ]
 }
 
-/// One shirt bought by `buyer{n}@example.com` through the real checkout, to be paid by bank
-/// transfer (the manual gateway): awaiting payment.
-async fn place(t: &TestApp, shipping: &str, n: usize, what: &str) -> Placed {
+/// One shirt bought by `buyer{n}@example.com` through the real checkout, to be paid with
+/// `method` (`manual`: bank transfer; `sandbox`: card): awaiting payment.
+async fn place(t: &TestApp, shipping: &str, n: usize, what: &str, method: &str) -> Placed {
     let variant = t.product.variants[0].id.as_str();
     let (_, cart) = t.db.create_cart(None).await.unwrap();
     t.db.cart_add(&cart.id, variant, 1).await.unwrap();
@@ -88,7 +115,7 @@ async fn place(t: &TestApp, shipping: &str, n: usize, what: &str) -> Placed {
         shipping_same_as_billing: true,
         shipping: None,
         shipping_method_id: shipping.into(),
-        payment_method: "manual".into(),
+        payment_method: method.into(),
     }
     .validate("GB", true)
     .unwrap();
@@ -110,7 +137,7 @@ async fn place(t: &TestApp, shipping: &str, n: usize, what: &str) -> Placed {
 /// Caller `n`'s three orders: `[(order, paid), (held_order, on hold), (open_order, awaiting
 /// payment)]`.
 async fn orders_of(t: &TestApp, shipping: &str, n: usize) -> [String; 3] {
-    let paid = place(t, shipping, n, "paid").await;
+    let paid = place(t, shipping, n, "paid", "manual").await;
     let captured = PaymentUpdate {
         status: "captured".into(),
         amount_minor: paid.total_minor,
@@ -125,7 +152,7 @@ async fn orders_of(t: &TestApp, shipping: &str, n: usize) -> [String; 3] {
     let to = t.db.transition(id, OrderEvent::Capture, "test", "").await;
     assert_eq!(to.unwrap(), OrderStatus::Paid);
 
-    let held = place(t, shipping, n, "held").await;
+    let held = place(t, shipping, n, "held", "manual").await;
     let pending = PaymentUpdate {
         status: "pending".into(),
         amount_minor: held.total_minor,
@@ -139,8 +166,28 @@ async fn orders_of(t: &TestApp, shipping: &str, n: usize) -> [String; 3] {
     let to = t.db.transition(id, OrderEvent::Hold, "test", "").await;
     assert_eq!(to.unwrap(), OrderStatus::OnHold);
 
-    let open = place(t, shipping, n, "open").await;
+    let open = place(t, shipping, n, "open", "manual").await;
     [paid.order_id.0, held.order_id.0, open.order_id.0]
+}
+
+/// A shirt paid by card in the sandbox, authorized and held for a phone check by the
+/// `walk_hold` rule.
+async fn held_for_review(t: &TestApp, shipping: &str, n: usize, what: &str) -> String {
+    let placed = place(t, shipping, n, what, "sandbox").await;
+    let st = AppState::new(t.db.clone(), WebConfig::default());
+    let id = &placed.order_id;
+    payment_flow::start(&st, id, "https://shop.example/checkout/return")
+        .await
+        .unwrap();
+    let reference = t.db.order_detail(id).await.unwrap().payments[0]
+        .reference
+        .clone();
+    t.db.sandbox_set_outcome(&reference, SandboxOutcome::Success)
+        .await
+        .unwrap();
+    let now = payment_flow::refresh(&st, id, &reference).await.unwrap();
+    assert_eq!(now, OrderStatus::OnHold, "{what} {n}");
+    id.0.clone()
 }
 
 /// The per-caller placeholders for `callers` callers: `(name, ID of caller n at [n])`.
@@ -153,9 +200,20 @@ pub async fn per_caller(
         ("order", Vec::new()),
         ("held_order", Vec::new()),
         ("open_order", Vec::new()),
+        ("review", Vec::new()),
+        ("review_cancel", Vec::new()),
+        ("review_pay", Vec::new()),
     ];
     for n in 0..callers {
-        let ids = orders_of(t, shipping, n).await;
+        let [a, b, c] = orders_of(t, shipping, n).await;
+        let ids = [
+            a,
+            b,
+            c,
+            held_for_review(t, shipping, n, "review").await,
+            held_for_review(t, shipping, n, "review_cancel").await,
+            held_for_review(t, shipping, n, "review_pay").await,
+        ];
         for (slot, id) in out.iter_mut().zip(ids) {
             slot.1.push(id);
         }
@@ -182,6 +240,36 @@ impl World {
                 got.push(format!("{} {} {}", s.status, s.refunded_minor, d.tracking));
             }
             assert_eq!(got, want, "{}'s orders after the walk", who.label);
+        }
+    }
+
+    /// After a walk: the held orders of each caller allowed to work the queue were approved,
+    /// cancelled and sent back to pay (`paid approved`, `cancelled cancelled`,
+    /// `pending_payment pay_again`); everybody else's still wait (`on_hold open`).
+    pub async fn assert_reviews(&self) {
+        for (n, who) in self.who.iter().enumerate() {
+            let may = who.allows(Permission::OrdersManage) == Some(true);
+            let want = if may {
+                [
+                    "paid approved",
+                    "cancelled cancelled",
+                    "pending_payment pay_again",
+                ]
+            } else {
+                ["on_hold open"; 3]
+            };
+            let mut got = Vec::new();
+            for name in ["review", "review_cancel", "review_pay"] {
+                let id = OrderId(self.per_caller[name][n].clone());
+                let status = self.t.db.order_status(&id).await.unwrap();
+                let risk = self.t.db.order_risk(&id).await.unwrap().unwrap();
+                got.push(format!(
+                    "{} {}",
+                    status.as_str(),
+                    risk.review.unwrap_or_default()
+                ));
+            }
+            assert_eq!(got, want, "{}'s held orders after the walk", who.label);
         }
     }
 }

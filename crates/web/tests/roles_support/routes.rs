@@ -56,6 +56,23 @@ pub const API: &[ApiRoute] = &[
     ("POST", "/api/v1/admin/orders/{id}/cancel", "open_order", r#"{"reason":"Walk {n}"}"#, OrdersManage),
     ("POST", "/api/v1/admin/orders/{id}/refund", "order",
         r#"{"amount_minor":1,"restock":[],"reason":"Walk {n}"}"#, Refunds),
+    // The review queue: each caller works its own held orders (`{review}` gets a call, then is
+    // approved; `{review_cancel}` is cancelled; `{review_pay}` is sent back to pay).
+    ("GET", "/api/v1/admin/reviews", "", "", OrdersManage),
+    ("GET", "/api/v1/admin/reviews/{id}", "review", "", OrdersManage),
+    ("POST", "/api/v1/admin/reviews/{id}/calls", "review", r#"{"outcome":"no_answer","note":"Walk {n}"}"#, OrdersManage),
+    ("POST", "/api/v1/admin/reviews/{id}/approve", "review", "", OrdersManage),
+    ("POST", "/api/v1/admin/reviews/{id}/cancel", "review_cancel", r#"{"reason":"Walk {n}"}"#, OrdersManage),
+    ("POST", "/api/v1/admin/reviews/{id}/ask-to-pay", "review_pay", "", OrdersManage),
+    // Fraud screening's settings and rules (owners): `{rule}` is changed, `{victim_rule}` removed.
+    ("GET", "/api/v1/admin/fraud/settings", "", "", Settings),
+    ("PUT", "/api/v1/admin/fraud/settings", "", r#"{"review_threshold":50,"velocity_orders":{n}}"#, Settings),
+    ("GET", "/api/v1/admin/fraud/rules", "", "", Settings),
+    ("POST", "/api/v1/admin/fraud/rules", "",
+        r#"{"name":"walk_{n}","expression":"order.units > {n}0","points":5,"reason":"Walk {n}"}"#, Settings),
+    ("PUT", "/api/v1/admin/fraud/rules/{id}", "rule",
+        r#"{"name":"walk_rule","expression":"order.units > 99","points":{n},"reason":"Walk {n}"}"#, Settings),
+    ("DELETE", "/api/v1/admin/fraud/rules/{id}", "victim_rule", "", Settings),
 ];
 
 /// Shopper routes (security `[{}]`) that take no token at all: (method, path, why that is
@@ -188,6 +205,28 @@ pub const PAGES: &[PageRoute] = &[
     ("POST", "/admin/payment-scripts/check", &[], P(Settings)),
     ("POST", "/admin/payment-scripts/accept", &[], P(Settings)),
     ("POST", "/admin/payment-scripts/{script}/remove", &[], P(Settings)),
+    // The review queue: each caller works its own held orders (see the API table).
+    ("GET", "/admin/reviews", &[], P(OrdersManage)),
+    ("GET", "/admin/reviews/{review}", &[], P(OrdersManage)),
+    ("POST", "/admin/reviews/{review}/calls", &[("outcome", "no_answer"), ("note", "Walk {n}")], P(OrdersManage)),
+    ("POST", "/admin/reviews/{review}/approve", &[], P(OrdersManage)),
+    ("POST", "/admin/reviews/{review_cancel}/cancel", &[("reason", "Walk {n}")], P(OrdersManage)),
+    ("POST", "/admin/reviews/{review_pay}/ask-to-pay", &[], P(OrdersManage)),
+    // Fraud screening (owners): every setting posted, a rule added, `{rule}` changed and
+    // switched off, `{victim_rule}` removed.
+    ("GET", "/admin/fraud-settings", &[], P(Settings)),
+    ("POST", "/admin/fraud-settings",
+        &[("enabled", "on"), ("review_threshold", "50"), ("block_threshold", "85"), ("high_total", "500.00"),
+          ("high_total_multiple", "3"), ("expensive_quantity", "5"), ("new_customer", "200.00"),
+          ("velocity_window_minutes", "1440"), ("velocity_orders", "{n}"), ("velocity_failed_payments", "3"),
+          ("velocity_cards", "2"), ("velocity_addresses", "2"), ("loyal_paid_orders", "2"), ("authorization_days", "7"),
+          ("points_cvc_failed", "4{n}"), ("extra_disposable_domains", "walk{n}.example"), ("allowed_domains", "")], P(Settings)),
+    ("POST", "/admin/fraud-settings/rules",
+        &[("name", "walk_{n}"), ("expression", "order.units > {n}0"), ("points", "5"), ("reason", "Walk {n}")], P(Settings)),
+    ("POST", "/admin/fraud-settings/rules/{rule}",
+        &[("name", "walk_rule"), ("expression", "order.units > 99"), ("points", "{n}"), ("reason", "Walk {n}"), ("enabled", "on")], P(Settings)),
+    ("POST", "/admin/fraud-settings/rules/{rule}/enabled", &[("enabled", "no")], P(Settings)),
+    ("POST", "/admin/fraud-settings/rules/{victim_rule}/remove", &[], P(Settings)),
     // Every signed-in staff member's own pages.
     ("GET", "/admin/account", &[], SignedIn),
     ("POST", "/admin/account/sessions/{own_session}/end", &[], SignedIn),

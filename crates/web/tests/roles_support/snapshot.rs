@@ -41,9 +41,10 @@ async fn table(db: &Db, table: &str) -> String {
     format!("{table}:\n{}", rows.join("\n"))
 }
 
-/// Every order (status, amounts, tracking, lines, timeline, payments, refunds), the checkout
-/// settings (shop, tax rates, shipping methods, discount codes), the payment page's approved
-/// scripts and accepted fingerprint, and how many emails wait to be sent.
+/// Every order (status, amounts, tracking, lines, timeline, payments, refunds, screening and
+/// review, calls logged), fraud screening's settings and rules, the checkout settings (shop,
+/// tax rates, shipping methods, discount codes), the payment page's approved scripts and
+/// accepted fingerprint, and how many emails wait to be sent.
 async fn checkout(db: &Db) -> Vec<String> {
     let mut out = Vec::new();
     for t in [
@@ -52,6 +53,9 @@ async fn checkout(db: &Db) -> Vec<String> {
         "order_events",
         "payments",
         "refunds",
+        "order_risk",
+        "review_calls",
+        "fraud_rules",
     ] {
         out.push(table(db, t).await);
     }
@@ -65,6 +69,7 @@ async fn checkout(db: &Db) -> Vec<String> {
         db.payment_page_fingerprint().await.unwrap()
     ));
     out.push(format!("{:?}", db.outbox_status().await.unwrap()));
+    out.push(format!("{:?}", db.fraud_settings().await.unwrap()));
     out
 }
 

@@ -1,0 +1,158 @@
+//! Fraud screening between a card's authorization and its capture: gathers what is known about
+//! the order (history, velocity, the gateway's checks, the IP's country), asks the engine in
+//! core, keeps its answer, and says whether to capture, hold for a phone check, or block.
+
+use std::net::IpAddr;
+
+use storefort_core::checkout::CheckoutInput;
+use storefort_core::fraud::{
+    assess, Assessment, CheckResult, Decision, PaymentChecks, RiskInput, RiskLine,
+};
+use storefort_core::ids::OrderId;
+use storefort_payments::{Check, Checks, PaymentState};
+use storefort_store::risk::Placement;
+use storefort_store::velocity::EventKind;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Name of the long-lived device cookie used to count orders per device.
+pub const DEVICE_COOKIE: &str = "__Host-sf_device";
+
+fn check(c: Check) -> CheckResult {
+    match c {
+        Check::Pass => CheckResult::Pass,
+        Check::Fail => CheckResult::Fail,
+        Check::Unavailable => CheckResult::Unavailable,
+        Check::NotChecked => CheckResult::NotChecked,
+    }
+}
+
+/// The gateway's checks as screening sees them.
+pub fn checks_of(c: &Checks) -> PaymentChecks {
+    PaymentChecks {
+        cvc: check(c.cvc),
+        postcode: check(c.postcode),
+        three_d_secure: check(c.three_d_secure),
+    }
+}
+
+/// Record how an order was placed (hashed IP, device and email, the IP's country) so that
+/// velocity counts it. A failure here is logged, never stops the order.
+pub async fn note_placement(
+    state: &AppState,
+    order: &OrderId,
+    checkout: &CheckoutInput,
+    ip: Option<IpAddr>,
+    device: Option<String>,
+) {
+    let ip_country = match (&state.cfg.geoip, ip) {
+        (Some(g), Some(ip)) => g.country(ip),
+        _ => None,
+    };
+    let address = checkout.shipping.as_ref().unwrap_or(&checkout.billing);
+    let p = Placement {
+        ip: ip.map(|i| network_of(i).to_string()),
+        device,
+        ip_country,
+    };
+    if let Err(e) = state
+        .db
+        .record_placement(order, &checkout.email, Some(address), &p)
+        .await
+    {
+        tracing::warn!(order = %order.0, error = %e, "placement not recorded for screening");
+    }
+}
+
+/// The address counted for velocity: IPv4 as is, IPv6 by its /64 (one household or phone
+/// usually holds a whole /64 and can pick any address in it).
+fn network_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// Count a failed payment attempt for velocity (never fails the caller).
+pub async fn note_failed_payment(state: &AppState, order: &OrderId, st: &PaymentState) {
+    if let Err(e) = state
+        .db
+        .record_risk_event(order, EventKind::FailedPayment, st.card_fingerprint.as_deref())
+        .await
+    {
+        tracing::warn!(order = %order.0, error = %e, "failed payment not counted");
+    }
+}
+
+/// Score an authorized order and keep the answer; a review opens a hold that lasts as long as
+/// the authorization does.
+pub async fn screen(
+    state: &AppState,
+    order: &OrderId,
+    st: &PaymentState,
+) -> Result<Assessment, ApiError> {
+    let db = &state.db;
+    let cfg = db.fraud_config().await?;
+    let detail = db.order_detail(order).await?;
+    if st.card_fingerprint.is_some() {
+        db.record_risk_event(order, EventKind::Card, st.card_fingerprint.as_deref())
+            .await?;
+    }
+    let (keys, ip_country) = db.order_risk_keys(order).await?.unwrap_or_default();
+    let velocity = db
+        .velocity_of(&keys, cfg.settings.velocity_window_ms())
+        .await?;
+    let customer = storefort_core::ids::CustomerId(detail.summary.customer_id.clone());
+    let history = db.customer_history(&customer, order).await?;
+    let shop = db.shop_stats().await?;
+    let r = &detail.record;
+    let input = RiskInput {
+        total_minor: detail.summary.total_minor,
+        currency: detail.summary.currency.clone(),
+        channel: detail.summary.channel.clone(),
+        lines: detail
+            .lines
+            .iter()
+            .map(|l| RiskLine {
+                sku: l.sku.clone(),
+                unit_price_minor: l.unit_price_minor,
+                quantity: l.quantity,
+            })
+            .collect(),
+        email: r.email.clone(),
+        phone: r.phone.clone(),
+        billing: r.billing.clone().unwrap_or_default(),
+        shipping: r.shipping.clone(),
+        checks: checks_of(&st.checks),
+        ip_country,
+        history,
+        velocity,
+        shop,
+    };
+    let a = assess(&input, &cfg.settings, &cfg.rules, &cfg.domains);
+    let hold_until = (a.decision == Decision::Review).then(|| db.now() + cfg.settings.authorization_ms());
+    let checks = serde_json::to_string(&input.checks).unwrap_or_else(|_| "{}".into());
+    db.save_assessment(order, &a, &checks, hold_until).await?;
+    metrics::counter!("storefort_fraud_screened_total", "decision" => a.decision.as_str())
+        .increment(1);
+    Ok(a)
+}
+
+/// Staff's sentence for the order timeline: "screening: score 62, held for a phone check".
+pub fn timeline_note(a: &Assessment) -> String {
+    let what = match a.decision {
+        Decision::Pass => "passed",
+        Decision::Review => "held for a phone check",
+        Decision::Block => "payment blocked",
+    };
+    let top: Vec<&str> = a.reasons.iter().take(3).map(|r| r.text.as_str()).collect();
+    if top.is_empty() {
+        format!("screening: score {}, {what}", a.score)
+    } else {
+        format!("screening: score {}, {what} ({})", a.score, top.join("; "))
+    }
+}
