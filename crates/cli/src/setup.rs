@@ -186,7 +186,8 @@ pub fn web_config(cfg: &Config) -> CliResult<WebConfig> {
             .clone()
             .unwrap_or_else(|| public_base(cfg.server.listen)),
         smtp: cfg.smtp.clone(),
-        geoip: crate::config_fraud::open_geoip(&cfg.fraud).map_err(crate::config::ConfigError::Invalid)?,
+        geoip: crate::config_fraud::open_geoip(&cfg.fraud)
+            .map_err(crate::config::ConfigError::Invalid)?,
     })
 }
 

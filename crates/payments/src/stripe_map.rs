@@ -91,7 +91,9 @@ pub fn pi_state(pi: &Value) -> PaymentState {
         let text = |k: &str| card.get(k).and_then(Value::as_str).unwrap_or("");
         s.card = Card::new(text("brand"), text("last4"));
         s.card_fingerprint = Some(text("fingerprint"))
-            .filter(|f| !f.is_empty() && f.len() <= 64 && f.bytes().all(|b| b.is_ascii_alphanumeric()))
+            .filter(|f| {
+                !f.is_empty() && f.len() <= 64 && f.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
             .map(str::to_string);
         let checks = card.get("checks");
         s.checks = Checks {

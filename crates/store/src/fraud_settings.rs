@@ -29,9 +29,10 @@ pub struct StoredRule {
 impl Db {
     /// The screening settings (defaults until changed).
     pub async fn fraud_settings(&self) -> Result<FraudSettings, StoreError> {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'fraud'")
-            .fetch_optional(&self.pool)
-            .await?;
+        let v: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = 'fraud'")
+                .fetch_optional(&self.pool)
+                .await?;
         match v {
             None => Ok(FraudSettings::default()),
             Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Unreadable {

@@ -259,6 +259,16 @@ impl Db {
         Ok(())
     }
 
+    /// A held order keeps its stock until staff decide: no deadline (the 15-minute reservation
+    /// of an unpaid order would otherwise cancel it).
+    pub async fn keep_reservation(&self, order: &OrderId) -> Result<(), StoreError> {
+        sqlx::query("UPDATE orders SET reserved_until = NULL WHERE id = $1")
+            .bind(order.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Free an order for a new payment (staff asked the customer to pay again): the old
     /// payment no longer pays it, and the stock stays reserved until `reserved_until`.
     pub async fn release_order_payment(
@@ -375,7 +385,11 @@ impl Db {
             .execute(&self.pool)
             .await?;
             if done.rows_affected() == 1 {
-                out.push((OrderId(id), r.try_get("number")?, r.try_get("auth_expires_at")?));
+                out.push((
+                    OrderId(id),
+                    r.try_get("number")?,
+                    r.try_get("auth_expires_at")?,
+                ));
             }
         }
         Ok(out)

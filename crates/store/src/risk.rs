@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use sqlx::Row;
 use storefort_core::customer::Address;
 use storefort_core::fraud::{
-    address_key, Assessment, CustomerHistory, DisposableDomains, FraudSettings, RuleSet,
-    ShopStats, Velocity,
+    address_key, Assessment, CustomerHistory, DisposableDomains, FraudSettings, RuleSet, ShopStats,
+    Velocity,
 };
 use storefort_core::ids::{CustomerId, OrderId};
 
@@ -92,7 +92,11 @@ impl Db {
     ) -> Result<(), StoreError> {
         let keys = RiskKeys {
             email: Some(self.risk_key("email", &email.trim().to_lowercase())?),
-            ip: p.ip.as_deref().map(|ip| self.risk_key("ip", ip)).transpose()?,
+            ip: p
+                .ip
+                .as_deref()
+                .map(|ip| self.risk_key("ip", ip))
+                .transpose()?,
             device: p
                 .device
                 .as_deref()
@@ -119,7 +123,8 @@ impl Db {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() == 1 {
-            self.insert_risk_event(order, EventKind::Order, &keys).await?;
+            self.insert_risk_event(order, EventKind::Order, &keys)
+                .await?;
         }
         Ok(())
     }
@@ -209,7 +214,11 @@ impl Db {
 
     /// Velocity counts for these keys within `window_ms` (loads the index on first use; on
     /// PostgreSQL reads other nodes' events every couple of seconds).
-    pub async fn velocity_of(&self, keys: &RiskKeys, window_ms: i64) -> Result<Velocity, StoreError> {
+    pub async fn velocity_of(
+        &self,
+        keys: &RiskKeys,
+        window_ms: i64,
+    ) -> Result<Velocity, StoreError> {
         let now = self.now();
         if !self.velocity.is_loaded() {
             self.load_velocity(now).await?;
@@ -230,7 +239,8 @@ impl Db {
     }
 
     async fn load_velocity(&self, now: i64) -> Result<(), StoreError> {
-        self.read_events("at >= $1", now - MAX_WINDOW_MS, now).await?;
+        self.read_events("at >= $1", now - MAX_WINDOW_MS, now)
+            .await?;
         self.velocity.set_loaded();
         Ok(())
     }
@@ -325,10 +335,11 @@ impl Db {
         .bind(paid / 2)
         .fetch_optional(&self.pool)
         .await?;
-        let prices: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM variants WHERE archived = 0 AND price_minor > 0")
-                .fetch_one(&self.pool)
-                .await?;
+        let prices: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM variants WHERE archived = 0 AND price_minor > 0",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         // The top tenth starts at the ceil(n/10)-th highest price.
         let offset = ((prices + 9) / 10 - 1).max(0);
         let expensive: Option<i64> = sqlx::query_scalar(
@@ -370,8 +381,10 @@ impl Db {
                 Err(e) => tracing::warn!(rule = %r.rule.name, error = %e.message, "rule skipped"),
             }
         }
-        let domains =
-            DisposableDomains::new(&settings.extra_disposable_domains, &settings.allowed_domains);
+        let domains = DisposableDomains::new(
+            &settings.extra_disposable_domains,
+            &settings.allowed_domains,
+        );
         let c = Arc::new(FraudConfig {
             settings,
             rules: RuleSet::new(compiled),

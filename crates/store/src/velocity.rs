@@ -217,7 +217,7 @@ fn prune(g: &mut Inner, cutoff: i64) {
         g.order.pop_front();
         g.seen.remove(&seq);
     }
-    if g.order.len() % 1024 == 0 {
+    if g.order.len().is_multiple_of(1024) {
         g.by_key.retain(|_, list| {
             while list.front().is_some_and(|e| e.at < cutoff) {
                 list.pop_front();
@@ -252,10 +252,19 @@ mod tests {
         let hour = 3_600_000;
         idx.add(&ev(1, 0, EventKind::Order, "a", None), 0);
         idx.add(&ev(2, 10 * hour, EventKind::Order, "b", None), 10 * hour);
-        idx.add(&ev(3, 11 * hour, EventKind::FailedPayment, "b", Some("c1")), 11 * hour);
-        idx.add(&ev(4, 11 * hour, EventKind::FailedPayment, "b", Some("c2")), 11 * hour);
+        idx.add(
+            &ev(3, 11 * hour, EventKind::FailedPayment, "b", Some("c1")),
+            11 * hour,
+        );
+        idx.add(
+            &ev(4, 11 * hour, EventKind::FailedPayment, "b", Some("c2")),
+            11 * hour,
+        );
         // The same event twice (a PostgreSQL re-read) counts once.
-        idx.add(&ev(4, 11 * hour, EventKind::FailedPayment, "b", Some("c2")), 11 * hour);
+        idx.add(
+            &ev(4, 11 * hour, EventKind::FailedPayment, "b", Some("c2")),
+            11 * hour,
+        );
         let keys = RiskKeys {
             email: Some("b".into()),
             ..RiskKeys::default()
@@ -281,7 +290,10 @@ mod tests {
     fn old_events_are_dropped() {
         let idx = VelocityIndex::default();
         idx.add(&ev(1, 0, EventKind::Order, "a", None), 0);
-        idx.add(&ev(2, MAX_WINDOW_MS + 10, EventKind::Order, "a", None), MAX_WINDOW_MS + 10);
+        idx.add(
+            &ev(2, MAX_WINDOW_MS + 10, EventKind::Order, "a", None),
+            MAX_WINDOW_MS + 10,
+        );
         assert_eq!(idx.len(), 1);
         assert_eq!(idx.last_seq(), 2);
     }

@@ -7,12 +7,12 @@ mod shop_support;
 
 use std::sync::Arc;
 
+use shop_support::{cart_with, input, shop, Shop};
 use storefort_core::order_state::{OrderEvent, OrderStatus};
 use storefort_core::pricing::{DiscountCode, DiscountKind};
 use storefort_store::checkout::{PlaceOrder, RESERVATION_MS};
 use storefort_store::order_flow::RefundRecord;
 use storefort_store::payment_records::PaymentUpdate;
-use shop_support::{cart_with, input, shop, Shop};
 use storefort_store::{Db, ManualClock, StoreError};
 
 fn order(cart: &str, s: &Shop, key: &str) -> PlaceOrder {

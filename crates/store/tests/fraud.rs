@@ -137,7 +137,12 @@ async fn history_and_shop_figures() {
         let customer = db.order_detail(&second).await.unwrap().summary.customer_id;
         let customer = storefort_core::ids::CustomerId(customer);
         let h = db.customer_history(&customer, &second).await.unwrap();
-        assert_eq!((h.orders, h.paid_orders, h.refunded_orders), (1, 1, 0), "{}", t.name);
+        assert_eq!(
+            (h.orders, h.paid_orders, h.refunded_orders),
+            (1, 1, 0),
+            "{}",
+            t.name
+        );
         let h = db.customer_history(&customer, &first).await.unwrap();
         assert_eq!(h.orders, 0, "{}: nothing before the first order", t.name);
         let stats = db.shop_stats().await.unwrap();
@@ -160,15 +165,25 @@ async fn the_queue_shows_holds_and_one_decision_wins() {
         db.save_assessment(&low, &assessment(55, Decision::Review), "{}", Some(expires))
             .await
             .unwrap();
-        db.save_assessment(&high, &assessment(80, Decision::Review), "{}", Some(expires))
-            .await
-            .unwrap();
+        db.save_assessment(
+            &high,
+            &assessment(80, Decision::Review),
+            "{}",
+            Some(expires),
+        )
+        .await
+        .unwrap();
         db.save_assessment(&passed, &assessment(10, Decision::Pass), "{}", None)
             .await
             .unwrap();
         let q = db.review_queue(50).await.unwrap();
         let ids: Vec<&str> = q.iter().map(|r| r.order_id.as_str()).collect();
-        assert_eq!(ids, [high.0.as_str(), low.0.as_str()], "{}: by score", t.name);
+        assert_eq!(
+            ids,
+            [high.0.as_str(), low.0.as_str()],
+            "{}: by score",
+            t.name
+        );
         assert_eq!(q[0].reasons[0].code, "address_mismatch");
         assert_eq!(q[0].auth_expires_at, Some(expires));
         assert_eq!(db.open_reviews_hint(), 2, "{}", t.name);
@@ -182,19 +197,32 @@ async fn the_queue_shows_holds_and_one_decision_wins() {
             t.name
         );
         let r = db.order_risk(&high).await.unwrap().unwrap();
-        assert_eq!(r.review.as_deref(), Some("approved"), "{}: first decision kept", t.name);
+        assert_eq!(
+            r.review.as_deref(),
+            Some("approved"),
+            "{}: first decision kept",
+            t.name
+        );
         assert_eq!(r.decided_by.as_deref(), Some("manager@example.com"));
         assert_eq!(db.open_review_count().await.unwrap(), 1);
         // Health: held 49 hours, and the authorization runs out within a day.
         clock.advance(49 * HOUR);
         let h = db.review_health(48 * HOUR, 24 * HOUR).await.unwrap();
-        assert_eq!((h.open, h.stale, h.expiring, h.expired), (1, 1, 0, 0), "{}", t.name);
+        assert_eq!(
+            (h.open, h.stale, h.expiring, h.expired),
+            (1, 1, 0, 0),
+            "{}",
+            t.name
+        );
         clock.advance(4 * 24 * HOUR);
         let h = db.review_health(48 * HOUR, 24 * HOUR).await.unwrap();
         assert_eq!((h.expiring, h.expired), (1, 0), "{}", t.name);
         let warned = db.take_expiry_warnings(24 * HOUR).await.unwrap();
         assert_eq!(warned.len(), 1, "{}", t.name);
-        assert!(db.take_expiry_warnings(24 * HOUR).await.unwrap().is_empty(), "once only");
+        assert!(
+            db.take_expiry_warnings(24 * HOUR).await.unwrap().is_empty(),
+            "once only"
+        );
     }
 }
 
@@ -207,17 +235,31 @@ async fn call_notes_are_sealed_and_erasure_removes_screening_data() {
         db.record_placement(&o, "erase-me@example.com", None, &placement("203.0.113.9"))
             .await
             .unwrap();
-        db.add_review_call(&o, CallOutcome::Confirmed, "Spoke to Ada on 07700 900123", "m")
-            .await
-            .unwrap();
+        db.add_review_call(
+            &o,
+            CallOutcome::Confirmed,
+            "Spoke to Ada on 07700 900123",
+            "m",
+        )
+        .await
+        .unwrap();
         let calls = db.review_calls(&o).await.unwrap();
         assert_eq!(calls[0].note, "Spoke to Ada on 07700 900123", "{}", t.name);
         assert_eq!(calls[0].outcome, CallOutcome::Confirmed);
-        assert!(!dump(db, "review_calls").await.contains("Ada"), "{}: sealed", t.name);
+        assert!(
+            !dump(db, "review_calls").await.contains("Ada"),
+            "{}: sealed",
+            t.name
+        );
         // A note too long is refused and nothing is added.
         let long = "x".repeat(2001);
-        let e = db.add_review_call(&o, CallOutcome::NoAnswer, &long, "m").await;
-        assert!(matches!(e, Err(StoreError::Invalid(ref v)) if v.field == "note"), "{e:?}");
+        let e = db
+            .add_review_call(&o, CallOutcome::NoAnswer, &long, "m")
+            .await;
+        assert!(
+            matches!(e, Err(StoreError::Invalid(ref v)) if v.field == "note"),
+            "{e:?}"
+        );
         assert_eq!(db.review_calls(&o).await.unwrap().len(), 1);
 
         let customer = db.order_detail(&o).await.unwrap().summary.customer_id;
@@ -229,14 +271,19 @@ async fn call_notes_are_sealed_and_erasure_removes_screening_data() {
         .unwrap();
         let calls = db.review_calls(&o).await.unwrap();
         assert_eq!(calls[0].note, "", "{}: note gone", t.name);
-        assert_eq!(calls[0].outcome, CallOutcome::Confirmed, "the outcome stays");
+        assert_eq!(
+            calls[0].outcome,
+            CallOutcome::Confirmed,
+            "the outcome stays"
+        );
         let (keys, _) = db.order_risk_keys(&o).await.unwrap().unwrap();
         assert_eq!(keys, Default::default(), "{}: hashes gone", t.name);
-        let events: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM risk_events WHERE order_id = $1")
-            .bind(o.as_str())
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
+        let events: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM risk_events WHERE order_id = $1")
+                .bind(o.as_str())
+                .fetch_one(&db.pool)
+                .await
+                .unwrap();
         assert_eq!(events, 0, "{}", t.name);
     }
 }
@@ -253,7 +300,10 @@ async fn settings_and_rules_refuse_bad_input_and_change_nothing() {
         s.weights.insert(Signal::CvcFailed, 70);
         db.save_fraud_settings(&s).await.unwrap();
         assert_eq!(db.fraud_settings().await.unwrap(), s, "{}", t.name);
-        assert_eq!(db.fraud_config().await.unwrap().settings.review_threshold, 60);
+        assert_eq!(
+            db.fraud_config().await.unwrap().settings.review_threshold,
+            60
+        );
         for bad in [
             FraudSettings {
                 review_threshold: 0,
@@ -269,9 +319,18 @@ async fn settings_and_rules_refuse_bad_input_and_change_nothing() {
             },
         ] {
             let e = db.save_fraud_settings(&bad).await;
-            assert!(matches!(e, Err(StoreError::Invalid(_))), "{}: {e:?}", t.name);
+            assert!(
+                matches!(e, Err(StoreError::Invalid(_))),
+                "{}: {e:?}",
+                t.name
+            );
         }
-        assert_eq!(db.fraud_settings().await.unwrap(), s, "{}: unchanged", t.name);
+        assert_eq!(
+            db.fraud_settings().await.unwrap(),
+            s,
+            "{}: unchanged",
+            t.name
+        );
 
         let rule = Rule {
             name: "big-abroad".into(),
@@ -280,7 +339,12 @@ async fn settings_and_rules_refuse_bad_input_and_change_nothing() {
             reason: "Large order shipped abroad".into(),
         };
         let saved = db.add_fraud_rule(&rule).await.unwrap();
-        assert_eq!(db.fraud_config().await.unwrap().rules.len(), 1, "{}", t.name);
+        assert_eq!(
+            db.fraud_config().await.unwrap().rules.len(),
+            1,
+            "{}",
+            t.name
+        );
         let dup = db.add_fraud_rule(&rule).await;
         assert!(matches!(dup, Err(StoreError::State { ref field, .. }) if field == "name"));
         let broken = Rule {
@@ -294,12 +358,25 @@ async fn settings_and_rules_refuse_bad_input_and_change_nothing() {
             "{}: {e:?}",
             t.name
         );
-        assert_eq!(db.fraud_rules().await.unwrap().len(), 1, "{}: nothing added", t.name);
+        assert_eq!(
+            db.fraud_rules().await.unwrap().len(),
+            1,
+            "{}: nothing added",
+            t.name
+        );
         let e = db.update_fraud_rule(&saved.id, &broken, true).await;
         assert!(matches!(e, Err(StoreError::Invalid(_))));
-        assert_eq!(db.fraud_rules().await.unwrap()[0].rule, rule, "{}: unchanged", t.name);
+        assert_eq!(
+            db.fraud_rules().await.unwrap()[0].rule,
+            rule,
+            "{}: unchanged",
+            t.name
+        );
         db.update_fraud_rule(&saved.id, &rule, false).await.unwrap();
-        assert!(db.fraud_config().await.unwrap().rules.is_empty(), "disabled");
+        assert!(
+            db.fraud_config().await.unwrap().rules.is_empty(),
+            "disabled"
+        );
         assert_eq!(db.delete_fraud_rule(&saved.id).await.unwrap(), "big-abroad");
         assert!(matches!(
             db.delete_fraud_rule(&saved.id).await,
@@ -314,8 +391,12 @@ async fn asking_to_pay_again_frees_the_order_for_a_new_payment() {
         let db = &t.db;
         let s = shop(db, 100, 2500).await;
         let o = place(db, &s, "again@example.com", "p1").await;
-        db.transition(&o, OrderEvent::Authorize, "test", "").await.unwrap();
-        db.transition(&o, OrderEvent::Hold, "screening", "").await.unwrap();
+        db.transition(&o, OrderEvent::Authorize, "test", "")
+            .await
+            .unwrap();
+        db.transition(&o, OrderEvent::Hold, "screening", "")
+            .await
+            .unwrap();
         let to = db
             .transition(&o, OrderEvent::AskToPay, "m", "asked to pay again")
             .await

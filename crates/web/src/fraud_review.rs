@@ -50,7 +50,8 @@ pub async fn after_authorization(
         Some(d) => d,
         None => match screen(state, order, st).await {
             Ok(a) => {
-                db.add_order_note(order, SCREENING, &timeline_note(&a)).await?;
+                db.add_order_note(order, SCREENING, &timeline_note(&a))
+                    .await?;
                 if a.decision == Decision::Review {
                     notify_staff(state, order, &a).await;
                 }
@@ -81,6 +82,7 @@ pub async fn after_authorization(
             let now = db
                 .transition(order, OrderEvent::Hold, SCREENING, "held for a phone check")
                 .await?;
+            db.keep_reservation(order).await?;
             crate::order_mail::under_review(state, order).await?;
             Ok(now)
         }
@@ -273,8 +275,8 @@ pub async fn cancel(
     } else {
         format!("cancelled after review: {}", reason.trim())
     };
+    // Closes the review too (as a cancel from the order page does).
     crate::payment_flow::cancel(state, order, actor, &why).await?;
-    state.db.close_review(order, "cancelled", actor).await?;
     Ok(())
 }
 
@@ -339,11 +341,19 @@ pub async fn log_call(
             "choose how the call went: confirmed, denied, no_answer, left_message or wrong_number",
         ));
     };
-    state.db.order_status(order).await?;
-    state.db.add_review_call(order, outcome, note, actor).await?;
+    // Calls belong to a phone check: only an order waiting for one takes them.
+    open_review(state, order).await?;
     state
         .db
-        .add_order_note(order, actor, &format!("called the customer: {}", outcome.label()))
+        .add_review_call(order, outcome, note, actor)
+        .await?;
+    state
+        .db
+        .add_order_note(
+            order,
+            actor,
+            &format!("called the customer: {}", outcome.label()),
+        )
         .await?;
     Ok(outcome)
 }

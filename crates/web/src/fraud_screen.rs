@@ -81,7 +81,11 @@ fn network_of(ip: IpAddr) -> IpAddr {
 pub async fn note_failed_payment(state: &AppState, order: &OrderId, st: &PaymentState) {
     if let Err(e) = state
         .db
-        .record_risk_event(order, EventKind::FailedPayment, st.card_fingerprint.as_deref())
+        .record_risk_event(
+            order,
+            EventKind::FailedPayment,
+            st.card_fingerprint.as_deref(),
+        )
         .await
     {
         tracing::warn!(order = %order.0, error = %e, "failed payment not counted");
@@ -134,7 +138,8 @@ pub async fn screen(
         shop,
     };
     let a = assess(&input, &cfg.settings, &cfg.rules, &cfg.domains);
-    let hold_until = (a.decision == Decision::Review).then(|| db.now() + cfg.settings.authorization_ms());
+    let hold_until =
+        (a.decision == Decision::Review).then(|| db.now() + cfg.settings.authorization_ms());
     let checks = serde_json::to_string(&input.checks).unwrap_or_else(|_| "{}".into());
     db.save_assessment(order, &a, &checks, hold_until).await?;
     metrics::counter!("storefort_fraud_screened_total", "decision" => a.decision.as_str())

@@ -9,7 +9,7 @@ use crate::api;
 /// The API description served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "storefort API", version = "1", description = "Catalog, stock, carts, checkout and orders of a storefort shop. \
+    info(title = "storefort API", version = "1", description = "Catalog, stock, carts, checkout, orders, the fraud review queue and screening settings of a storefort shop. \
         Shopper routes (carts, checkout, an order's own view) take the cart token in `X-Cart-Token` \
         or the order's access token in `X-Order-Token`. Staff routes: authenticate with `Authorization: Bearer sf_...` (API key, read or write scope) or, from the admin \
         pages, the session cookie plus an `X-CSRF-Token` header on changes. Errors are \

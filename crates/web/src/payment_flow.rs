@@ -177,10 +177,9 @@ pub async fn apply(
                     .await?;
             }
             if now == OrderStatus::Authorized {
-                now = crate::fraud_review::after_authorization(
-                    state, order, g, reference, st, actor,
-                )
-                .await?;
+                now =
+                    crate::fraud_review::after_authorization(state, order, g, reference, st, actor)
+                        .await?;
             }
         }
         PaymentStatus::Pending => {
@@ -332,6 +331,13 @@ pub async fn cancel(
         .db
         .transition(order, OrderEvent::Cancel, actor, reason)
         .await?;
+    // A held order cancelled from anywhere leaves the review queue.
+    if from == OrderStatus::OnHold {
+        match state.db.close_review(order, "cancelled", actor).await {
+            Ok(()) | Err(StoreError::State { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     if from != OrderStatus::PendingPayment {
         crate::order_mail::cancellation(state, order).await?;
     }

@@ -56,8 +56,6 @@ async fn the_queue_lists_a_held_order_and_its_page_shows_what_to_check() {
     );
 
     let p = m.get(&t, &page_of(&o)).await;
-    std::fs::write("/tmp/review_page.html", &p.body).unwrap();
-    std::fs::write("/tmp/queue_page.html", &q.body).unwrap();
     assert_eq!(p.status, StatusCode::OK);
     for want in [
         format!("Score {score} of 100"),

@@ -8,7 +8,7 @@ mod api_checkout_support;
 
 use std::sync::Arc;
 
-use api_checkout_support::{setup, Res, T, DAY_MS, PUBLIC_URL};
+use api_checkout_support::{setup, Res, DAY_MS, PUBLIC_URL, T};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use storefort_core::fraud::FraudSettings;
@@ -97,9 +97,19 @@ async fn the_seed_example_is_held_and_approving_captures_it() {
     assert_eq!(queue[0].order_id, id);
     // The shopper is told it will be confirmed; owners and managers are emailed.
     let kinds = outbox_kinds(&t).await;
-    assert!(kinds.contains(&"order_under_review".to_string()), "{kinds:?}");
-    assert_eq!(kinds.iter().filter(|k| *k == "order_held").count(), 2, "{kinds:?}");
-    assert!(!kinds.contains(&"order_confirmation".to_string()), "{kinds:?}");
+    assert!(
+        kinds.contains(&"order_under_review".to_string()),
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "order_held").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert!(
+        !kinds.contains(&"order_confirmation".to_string()),
+        "{kinds:?}"
+    );
     // A held order cannot be fulfilled.
     let f = t
         .staff(
@@ -110,6 +120,12 @@ async fn the_seed_example_is_held_and_approving_captures_it() {
         )
         .await;
     assert_eq!(f.status, StatusCode::CONFLICT, "{}", f.body);
+    // A held order keeps its stock past the 15-minute reservation of unpaid orders.
+    t.clock.advance(60 * 60 * 1000);
+    storefort_web::payment_flow::release_expired(&services(&t))
+        .await
+        .unwrap();
+    assert_eq!(t.order(&id, &token).await.body["status"], "on_hold");
 
     let s = services(&t);
     storefort_web::fraud_review::approve(&s, &order, "manager@example.com")
@@ -118,10 +134,15 @@ async fn the_seed_example_is_held_and_approving_captures_it() {
     let o = t.order(&id, &token).await;
     assert_eq!(o.body["status"], "paid", "{}", o.body);
     let sp = t.db.sandbox_payment(&reference).await.unwrap();
-    assert_eq!(sp.captured_minor, sp.amount_minor, "captured at the gateway");
+    assert_eq!(
+        sp.captured_minor, sp.amount_minor,
+        "captured at the gateway"
+    );
     let risk = t.db.order_risk(&order).await.unwrap().unwrap();
     assert_eq!(risk.review.as_deref(), Some("approved"));
-    assert!(outbox_kinds(&t).await.contains(&"order_confirmation".to_string()));
+    assert!(outbox_kinds(&t)
+        .await
+        .contains(&"order_confirmation".to_string()));
     // Approving twice, or cancelling after approval, is refused and changes nothing.
     let before = t.snapshot().await;
     let again = storefort_web::fraud_review::approve(&s, &order, "m").await;
@@ -191,7 +212,10 @@ async fn after_the_authorization_runs_out_the_customer_is_asked_to_pay_again() {
     let e = storefort_web::fraud_review::approve(&s, &order, "m")
         .await
         .unwrap_err();
-    assert_eq!((e.status, e.code), (StatusCode::CONFLICT, "authorization_expired"));
+    assert_eq!(
+        (e.status, e.code),
+        (StatusCode::CONFLICT, "authorization_expired")
+    );
     assert!(e.message.contains("Ask to pay again"), "{}", e.message);
     assert_eq!(t.snapshot().await, before, "nothing changed");
 
@@ -203,7 +227,9 @@ async fn after_the_authorization_runs_out_the_customer_is_asked_to_pay_again() {
     assert!(outbox_kinds(&t).await.contains(&"pay_again".to_string()));
     // The reservation holds for 48 hours, not 15 minutes.
     t.clock.advance(60 * 60 * 1000);
-    storefort_web::payment_flow::release_expired(&s).await.unwrap();
+    storefort_web::payment_flow::release_expired(&s)
+        .await
+        .unwrap();
     assert_eq!(t.order(&id, &token).await.body["status"], "pending_payment");
     // Paying again is captured straight away: staff checked this customer already.
     let start = storefort_web::payment_flow::start(&s, &order, "https://localhost/r")
@@ -237,10 +263,22 @@ async fn cancelling_a_held_order_voids_and_restocks() {
         .await
         .unwrap();
     assert_eq!(t.order(&id, &token).await.body["status"], "cancelled");
-    assert_eq!(t.db.sandbox_payment(&reference).await.unwrap().status.as_str(), "voided");
+    assert_eq!(
+        t.db.sandbox_payment(&reference)
+            .await
+            .unwrap()
+            .status
+            .as_str(),
+        "voided"
+    );
     assert_eq!(t.stock().await, stock);
     assert_eq!(
-        t.db.order_risk(&order).await.unwrap().unwrap().review.as_deref(),
+        t.db.order_risk(&order)
+            .await
+            .unwrap()
+            .unwrap()
+            .review
+            .as_deref(),
         Some("cancelled")
     );
     assert!(outbox_kinds(&t).await.contains(&"cancellation".to_string()));

@@ -11,8 +11,8 @@
 //! requests a second instead of saturating the machine.
 
 pub mod checkout;
-pub mod fraud;
 mod client;
+pub mod fraud;
 mod logins;
 mod report;
 mod seed;

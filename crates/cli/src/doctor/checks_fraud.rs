@@ -88,7 +88,10 @@ pub fn held_orders<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
         }
         if h.stale > 0 {
             return Finding::warn(
-                format!("{} order(s) have waited more than 48 hours for a phone check", h.stale),
+                format!(
+                    "{} order(s) have waited more than 48 hours for a phone check",
+                    h.stale
+                ),
                 format!("call the customers and decide at {QUEUE}"),
             );
         }

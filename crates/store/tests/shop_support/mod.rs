@@ -87,4 +87,3 @@ pub async fn cart_with(db: &Db, s: &Shop, qty: i64) -> String {
     db.cart_add(&cart.id, &s.variant, qty).await.unwrap();
     cart.id
 }
-

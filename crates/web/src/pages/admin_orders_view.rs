@@ -153,6 +153,8 @@ struct OrderPage {
     can_mark_paid: bool,
     can_refund: bool,
     can_note: bool,
+    /// Fraud screening's score and outcome, with the review page's address.
+    screening: Option<(i64, &'static str, String)>,
 }
 
 fn status_label(s: Option<&str>) -> Option<&'static str> {
@@ -211,6 +213,32 @@ pub fn paid_and_left(d: &OrderDetail) -> (i64, i64) {
 }
 
 /// Render order `id` with `status`, recording the view (`why` says which page showed it).
+/// Screening's score and outcome for the summary ("62, held for a phone check").
+async fn screening(
+    state: &AppState,
+    id: &storefort_core::ids::OrderId,
+) -> Result<Option<(i64, &'static str, String)>, PageError> {
+    let Some(r) = state.db.order_risk(id).await? else {
+        return Ok(None);
+    };
+    let Some(score) = r.score else {
+        return Ok(None);
+    };
+    let what = match (r.review.as_deref(), r.decision) {
+        (Some("open"), _) => "held for a phone check",
+        (Some("approved"), _) => "held, approved after a check",
+        (Some("cancelled"), _) => "held, cancelled after a check",
+        (Some("pay_again"), _) => "held, customer asked to pay again",
+        (_, Some(storefort_core::fraud::Decision::Block)) => "payment blocked",
+        _ => "passed",
+    };
+    Ok(Some((
+        score,
+        what,
+        format!("/admin/reviews/{}", seg(id.as_str())),
+    )))
+}
+
 pub async fn order_page(
     state: &AppState,
     s: &AdminSession,
@@ -324,6 +352,7 @@ pub async fn order_page(
                 Some(OrderStatus::Paid | OrderStatus::Fulfilled | OrderStatus::PartiallyRefunded)
             ),
         can_note: manage,
+        screening: screening(state, id).await?,
         d,
     };
     Ok(page(status, &t))

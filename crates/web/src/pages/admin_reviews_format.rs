@@ -154,7 +154,8 @@ fn street(a: &Address) -> String {
         .join(", ")
 }
 
-/// Billing and shipping field by field, the parts that differ marked.
+/// Billing and shipping field by field, the parts that differ marked (parts empty in both
+/// left out).
 pub fn address_rows(billing: &Address, shipping: &Address) -> Vec<AddressRow> {
     let diff = address_differences(billing, shipping);
     let row = |field, b: String, s: String, differs: bool| AddressRow {
@@ -163,7 +164,7 @@ pub fn address_rows(billing: &Address, shipping: &Address) -> Vec<AddressRow> {
         shipping: s,
         differs,
     };
-    vec![
+    let rows = vec![
         row(
             "Name",
             billing.name.clone(),
@@ -200,7 +201,10 @@ pub fn address_rows(billing: &Address, shipping: &Address) -> Vec<AddressRow> {
             shipping.country.clone(),
             diff.contains(&"country"),
         ),
-    ]
+    ];
+    rows.into_iter()
+        .filter(|r| r.differs || !(r.billing.trim().is_empty() && r.shipping.trim().is_empty()))
+        .collect()
 }
 
 /// The billing and shipping rows, and whether the order is collected (nothing to compare).
@@ -261,6 +265,10 @@ mod tests {
         let b = addr("Ann Example", "12 Quay Street", "Bristol", "BS1 4DJ", "GB");
         let s = addr("ann example", "3 Rue de Rivoli", "Paris", "75001", "FR");
         let rows = address_rows(&b, &s);
+        assert!(
+            rows.iter().all(|r| r.field != "County, state or region"),
+            "empty in both"
+        );
         let marked: Vec<_> = rows.iter().filter(|r| r.differs).map(|r| r.field).collect();
         assert_eq!(marked, ["Street", "Town or city", "Postcode", "Country"]);
         let same = address_rows(

@@ -212,8 +212,12 @@ pub async fn submit(
     };
     // A long-lived random cookie lets screening count orders per device (never the device's
     // own identifiers).
-    let known_device = crate::auth::cookie(&headers, crate::fraud_screen::DEVICE_COOKIE)
-        .filter(|d| d.len() == 43 && d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    let known_device =
+        crate::auth::cookie(&headers, crate::fraud_screen::DEVICE_COOKIE).filter(|d| {
+            d.len() == 43
+                && d.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
     let device = known_device
         .clone()
         .unwrap_or_else(storefort_crypto::token::random_token);

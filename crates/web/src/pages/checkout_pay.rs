@@ -179,9 +179,9 @@ fn headline(d: &OrderDetail) -> (String, String) {
         Some(OrderStatus::Fulfilled) => ("Your order is on its way".into(), String::new()),
         // Blocked by screening: neutral words, nothing that teaches a fraudster what to change.
         Some(OrderStatus::Cancelled)
-            if d.events.iter().any(|e| {
-                e.kind == "cancel" && e.actor == crate::fraud_review::SCREENING
-            }) =>
+            if d.events
+                .iter()
+                .any(|e| e.kind == "cancel" && e.actor == crate::fraud_review::SCREENING) =>
         {
             (
                 "We could not complete your payment".into(),

@@ -247,7 +247,11 @@ pub async fn world() -> World {
         key_who("write key", "writer", "write", write),
         session_who("owner", OWNER_EMAIL, Role::Owner, owner_s, spare[2].clone()),
     ];
-    let per_caller = orders::per_caller(&t, &shipping, who.len()).await;
+    let reviewers: Vec<bool> = who
+        .iter()
+        .map(|w| w.allows(Permission::OrdersManage) == Some(true))
+        .collect();
+    let per_caller = orders::per_caller(&t, &shipping, &reviewers).await;
     World {
         t,
         who,

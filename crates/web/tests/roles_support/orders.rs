@@ -190,11 +190,14 @@ async fn held_for_review(t: &TestApp, shipping: &str, n: usize, what: &str) -> S
     id.0.clone()
 }
 
-/// The per-caller placeholders for `callers` callers: `(name, ID of caller n at [n])`.
+/// The per-caller placeholders, one set per caller (`reviewers[n]`: caller `n` may work the
+/// review queue): `(name, ID of caller n at [n])`. The held orders are the caller's own only
+/// for reviewers; everybody else is refused, so they share one set (fewer card payments and
+/// smaller snapshots keep the walk quick).
 pub async fn per_caller(
     t: &TestApp,
     shipping: &str,
-    callers: usize,
+    reviewers: &[bool],
 ) -> Vec<(&'static str, Vec<String>)> {
     let mut out = vec![
         ("order", Vec::new()),
@@ -204,17 +207,25 @@ pub async fn per_caller(
         ("review_cancel", Vec::new()),
         ("review_pay", Vec::new()),
     ];
-    for n in 0..callers {
+    let mut shared: Option<[String; 3]> = None;
+    for (n, reviewer) in reviewers.iter().enumerate() {
         let [a, b, c] = orders_of(t, shipping, n).await;
-        let ids = [
-            a,
-            b,
-            c,
-            held_for_review(t, shipping, n, "review").await,
-            held_for_review(t, shipping, n, "review_cancel").await,
-            held_for_review(t, shipping, n, "review_pay").await,
-        ];
-        for (slot, id) in out.iter_mut().zip(ids) {
+        let held = match (&shared, reviewer) {
+            (Some(s), false) => s.clone(),
+            _ => {
+                let h = [
+                    held_for_review(t, shipping, n, "review").await,
+                    held_for_review(t, shipping, n, "review_cancel").await,
+                    held_for_review(t, shipping, n, "review_pay").await,
+                ];
+                if !reviewer {
+                    shared = Some(h.clone());
+                }
+                h
+            }
+        };
+        let [d, e, f] = held;
+        for (slot, id) in out.iter_mut().zip([a, b, c, d, e, f]) {
             slot.1.push(id);
         }
     }
