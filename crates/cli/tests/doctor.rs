@@ -447,6 +447,10 @@ async fn screening_off_and_held_orders_are_reported() {
     db.save_assessment(&order, &held, "{}", Some(db.now() + week))
         .await
         .unwrap();
+    sqlx::query("UPDATE orders SET status = 'on_hold'")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     // Held three days ago.
     sqlx::query("UPDATE order_risk SET held_at = $1")
         .bind(db.now() - 72 * 3_600_000)

@@ -105,7 +105,6 @@ pub fn sandbox_state(p: &SandboxPayment) -> PaymentState {
     };
     if outcome != SandboxOutcome::ThreeDs {
         state.card = Card::new(SANDBOX_BRAND, SANDBOX_LAST4);
-        state.card_fingerprint = Some("sandbox4242".into());
     }
     state.checks = checks;
     state.decline = decline.map(str::to_string);

@@ -160,7 +160,7 @@ impl Db {
              o.currency, o.payment_method, o.created_at, r.held_at, r.auth_expires_at, \
              (SELECT COUNT(*) FROM review_calls c WHERE c.order_id = r.order_id) AS calls \
              FROM order_risk r JOIN orders o ON o.id = r.order_id WHERE r.review = 'open' \
-             ORDER BY r.score DESC, r.held_at LIMIT $1",
+             AND o.status = 'on_hold' ORDER BY r.score DESC, r.held_at LIMIT $1",
         )
         .bind(limit.clamp(1, 500))
         .fetch_all(&self.pool)
@@ -368,7 +368,8 @@ impl Db {
         let rows = sqlx::query(
             "SELECT r.order_id, o.number, r.auth_expires_at FROM order_risk r \
              JOIN orders o ON o.id = r.order_id WHERE r.review = 'open' \
-             AND r.expiry_warned_at IS NULL AND r.auth_expires_at < $1",
+             AND o.status = 'on_hold' AND r.expiry_warned_at IS NULL \
+             AND r.auth_expires_at < $1",
         )
         .bind(self.now() + within_ms)
         .fetch_all(&self.pool)
@@ -408,7 +409,8 @@ impl Db {
              COALESCE(SUM(CASE WHEN held_at < $1 THEN 1 ELSE 0 END), 0) AS stale, \
              COALESCE(SUM(CASE WHEN auth_expires_at < $2 THEN 1 ELSE 0 END), 0) AS expiring, \
              COALESCE(SUM(CASE WHEN auth_expires_at < $3 THEN 1 ELSE 0 END), 0) AS expired \
-             FROM order_risk WHERE review = 'open'",
+             FROM order_risk r JOIN orders o ON o.id = r.order_id \
+             WHERE r.review = 'open' AND o.status = 'on_hold'",
         )
         .bind(now - stale_ms)
         .bind(now + expiring_ms)

@@ -19,6 +19,8 @@ use crate::{Backend, Db, StoreError};
 const STATS_TTL_MS: i64 = 10 * 60_000;
 /// Settings and rules changed by another process are seen within this.
 const CONFIG_TTL_MS: i64 = 5_000;
+/// A payment older than this is past the usual window for disputing it (chargebacks).
+const SETTLED_MS: i64 = 30 * 24 * 3_600_000;
 /// PostgreSQL: other nodes' risk events are read this often.
 const TAIL_EVERY_MS: i64 = 2_000;
 
@@ -282,22 +284,33 @@ impl Db {
         Ok(())
     }
 
-    /// The customer's orders placed before `order` (one indexed query).
+    /// The customer's earlier orders that were paid (placed before `placed_at`, the screened
+    /// order's own time), counting only those delivered to the same address (`address_key`,
+    /// when the order has one): someone who only knows a loyal customer's email and ships
+    /// elsewhere gets no credit for that customer's history. `paid_orders` counts only orders
+    /// paid more than 30 days ago (past the usual time to dispute a card payment), so a couple
+    /// of quick small orders on a stolen card earn nothing.
     pub async fn customer_history(
         &self,
         customer: &CustomerId,
-        order: &OrderId,
+        placed_at: i64,
+        address_key: Option<&str>,
     ) -> Result<CustomerHistory, StoreError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n, \
-             COALESCE(SUM(CASE WHEN status IN ('paid', 'fulfilled') THEN 1 ELSE 0 END), 0) AS paid, \
-             COALESCE(SUM(CASE WHEN refunded_minor > 0 OR status IN ('refunded', \
+             COALESCE(SUM(CASE WHEN o.status IN ('paid', 'fulfilled') AND o.created_at < $3 \
+             THEN 1 ELSE 0 END), 0) AS paid, \
+             COALESCE(SUM(CASE WHEN o.refunded_minor > 0 OR o.status IN ('refunded', \
              'partially_refunded') THEN 1 ELSE 0 END), 0) AS refunded \
-             FROM orders WHERE customer_id = $1 AND id <> $2 AND created_at <= \
-             (SELECT created_at FROM orders WHERE id = $2)",
+             FROM orders o WHERE o.customer_id = $1 AND o.created_at < $2 \
+             AND o.status IN ('paid', 'fulfilled', 'partially_refunded', 'refunded') \
+             AND ($4 = '' OR EXISTS (SELECT 1 FROM order_risk r WHERE r.order_id = o.id \
+             AND r.address_key = $4))",
         )
         .bind(customer.as_str())
-        .bind(order.as_str())
+        .bind(placed_at)
+        .bind(placed_at - SETTLED_MS)
+        .bind(address_key.unwrap_or(""))
         .fetch_one(&self.pool)
         .await?;
         let n = |c: &str| -> Result<u32, StoreError> {
@@ -394,14 +407,16 @@ impl Db {
         Ok(c)
     }
 
-    /// Keep screening's answer. `hold_until` (the authorization's expiry) opens a review.
+    /// Keep screening's answer. `hold_until` (the authorization's expiry) opens a review. Only
+    /// the first answer for an order is kept (or a new one after staff asked the customer to pay
+    /// again): returns false, changing nothing, when another screening decided first.
     pub async fn save_assessment(
         &self,
         order: &OrderId,
         a: &Assessment,
         checks_json: &str,
         hold_until: Option<i64>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let now = self.now();
         let reasons = serde_json::to_string(&a.reasons).unwrap_or_else(|_| "[]".into());
         let review = hold_until.map(|_| "open");
@@ -414,11 +429,12 @@ impl Db {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE order_risk SET score = $1, decision = $2, reasons = $3, checks = $4, \
              screened_at = $5, review = COALESCE($6, review), \
              held_at = CASE WHEN $6 IS NULL THEN held_at ELSE $5 END, \
-             auth_expires_at = COALESCE($7, auth_expires_at) WHERE order_id = $8",
+             auth_expires_at = COALESCE($7, auth_expires_at) WHERE order_id = $8 \
+             AND (decision IS NULL OR review = 'pay_again')",
         )
         .bind(i64::from(a.score))
         .bind(a.decision.as_str())
@@ -433,6 +449,6 @@ impl Db {
         if hold_until.is_some() {
             self.open_review_count().await?;
         }
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -132,18 +132,38 @@ async fn history_and_shop_figures() {
         db.transition(&first, OrderEvent::Capture, "test", "")
             .await
             .unwrap();
-        clock.advance(1000);
+        // Past the time a card payment can be disputed.
+        clock.advance(31 * 24 * HOUR);
         let second = place(db, &s, "loyal@example.com", "h2").await;
-        let customer = db.order_detail(&second).await.unwrap().summary.customer_id;
-        let customer = storefort_core::ids::CustomerId(customer);
-        let h = db.customer_history(&customer, &second).await.unwrap();
-        assert_eq!(
-            (h.orders, h.paid_orders, h.refunded_orders),
-            (1, 1, 0),
-            "{}",
-            t.name
-        );
-        let h = db.customer_history(&customer, &first).await.unwrap();
+        let placed = |o: &OrderId| {
+            let db = db.clone();
+            let o = o.clone();
+            async move { db.order_detail(&o).await.unwrap().summary }
+        };
+        let second_at = placed(&second).await;
+        let customer = storefort_core::ids::CustomerId(second_at.customer_id.clone());
+        let at = second_at.created_at;
+        let h = db.customer_history(&customer, at, None).await.unwrap();
+        let counts = (h.orders, h.paid_orders, h.refunded_orders);
+        assert_eq!(counts, (1, 1, 0), "{}", t.name);
+        // A paid order only makes a customer loyal once it is past the dispute window...
+        let soon = db
+            .customer_history(&customer, at - 2 * 24 * HOUR, None)
+            .await
+            .unwrap();
+        assert_eq!((soon.orders, soon.paid_orders), (1, 0), "{}", t.name);
+        // ...and only for orders delivered to the same address (knowing a loyal customer's
+        // email is not enough to borrow their history).
+        let elsewhere = db
+            .customer_history(&customer, at, Some("another-address"))
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.orders, 0, "{}", t.name);
+        let first_at = placed(&first).await.created_at;
+        let h = db
+            .customer_history(&customer, first_at, None)
+            .await
+            .unwrap();
         assert_eq!(h.orders, 0, "{}: nothing before the first order", t.name);
         let stats = db.shop_stats().await.unwrap();
         // One paid order of 1 x £25.00 + £3.95 delivery; one price in the catalog.
@@ -161,6 +181,14 @@ async fn the_queue_shows_holds_and_one_decision_wins() {
         let low = place(db, &s, "a@example.com", "q1").await;
         let high = place(db, &s, "b@example.com", "q2").await;
         let passed = place(db, &s, "c@example.com", "q3").await;
+        for o in [&low, &high] {
+            db.transition(o, OrderEvent::Authorize, "test", "")
+                .await
+                .unwrap();
+            db.transition(o, OrderEvent::Hold, "screening", "")
+                .await
+                .unwrap();
+        }
         let expires = clock.now_ms() + 7 * 24 * HOUR;
         db.save_assessment(&low, &assessment(55, Decision::Review), "{}", Some(expires))
             .await

@@ -4,7 +4,7 @@
 //! Callers audit; every refusal changes nothing.
 
 use axum::http::StatusCode;
-use storefort_core::fraud::{Assessment, Decision, Reason};
+use storefort_core::fraud::{Assessment, Decision, FraudSettings, Reason};
 use storefort_core::ids::OrderId;
 use storefort_core::order_state::{OrderEvent, OrderStatus};
 use storefort_payments::{Gateway, PaymentState, PaymentStatus};
@@ -40,41 +40,37 @@ pub async fn after_authorization(
         return capture(state, order, g, reference, st, actor).await;
     }
     let existing = db.order_risk(order).await?;
-    if existing.as_ref().and_then(|r| r.review.as_deref()) == Some("pay_again") {
-        db.add_order_note(order, SCREENING, "paid again after a phone check")
-            .await?;
-        return capture(state, order, g, reference, st, actor).await;
+    let pay_again = existing
+        .as_ref()
+        .filter(|r| r.review.as_deref() == Some("pay_again"))
+        .map(|r| r.decided_at.unwrap_or(0));
+    if let Some(asked_at) = pay_again {
+        // Only a payment started after staff asked for one: never the authorization they did
+        // not approve (it may still be live if voiding it failed).
+        let row = db.payment_by_reference(g.id(), reference).await?;
+        if row.is_none_or(|p| p.created_at < asked_at) {
+            let voided = g.void(reference).await.map_err(gateway_error)?;
+            db.record_payment(order, g.id(), reference, &update_of(&voided))
+                .await?;
+            return Ok(db.order_status(order).await?);
+        }
     }
-    let decision = match existing.and_then(|r| r.decision) {
+    let decided = existing
+        .and_then(|r| r.decision)
+        .filter(|_| pay_again.is_none());
+    let decision = match decided {
         // Screened already (a retry after the capture failed): the same answer.
         Some(d) => d,
-        None => match screen(state, order, st).await {
-            Ok(a) => {
-                db.add_order_note(order, SCREENING, &timeline_note(&a))
-                    .await?;
-                if a.decision == Decision::Review {
-                    notify_staff(state, order, &a).await;
-                }
-                a.decision
-            }
-            Err(e) => {
-                // Screening could not run: hold rather than ship unchecked.
-                tracing::error!(order = %order.0, error = %e.message, "screening failed");
-                let a = Assessment {
-                    score: 0,
-                    reasons: vec![Reason {
-                        code: "screening_failed".into(),
-                        points: 0,
-                        text: "Screening could not run; check this order by hand.".into(),
-                    }],
-                    decision: Decision::Review,
-                };
-                let until = db.now() + db.fraud_config().await?.settings.authorization_ms();
-                db.save_assessment(order, &a, "{}", Some(until)).await?;
-                notify_staff(state, order, &a).await;
-                Decision::Review
-            }
-        },
+        None => decide(state, order, g, reference, st, pay_again.is_some()).await?,
+    };
+    // Staff spoke to this customer before asking them to pay again: only a block stops it.
+    let decision = match (pay_again, decision) {
+        (Some(_), Decision::Review) => {
+            db.add_order_note(order, SCREENING, "paid again after a phone check")
+                .await?;
+            Decision::Pass
+        }
+        (_, d) => d,
     };
     match decision {
         Decision::Pass => capture(state, order, g, reference, st, actor).await,
@@ -100,6 +96,64 @@ pub async fn after_authorization(
                 .await?)
         }
     }
+}
+
+/// Screen the order once: the gateway is asked for the payment first (a webhook's copy may lack
+/// the card and its checks), and only one screening's answer is kept when two race (the
+/// shopper's return and the webhook, on two nodes): the loser takes the kept one.
+async fn decide(
+    state: &AppState,
+    order: &OrderId,
+    g: &dyn Gateway,
+    reference: &str,
+    st: &PaymentState,
+    again: bool,
+) -> Result<Decision, ApiError> {
+    let db = &state.db;
+    let fresh = match g.status(reference).await {
+        Ok(f) if f.status == st.status => f,
+        _ => st.clone(),
+    };
+    match screen(state, order, &fresh, again).await {
+        Ok((a, true)) => {
+            db.add_order_note(order, SCREENING, &timeline_note(&a))
+                .await?;
+            if a.decision == Decision::Review && !again {
+                notify_staff(state, order, &a).await;
+            }
+            Ok(a.decision)
+        }
+        Ok((_, false)) => Ok(kept_decision(state, order).await?),
+        Err(e) => {
+            // Screening could not run: hold rather than ship unchecked.
+            tracing::error!(order = %order.0, error = %e.message, "screening failed");
+            let a = Assessment {
+                score: 0,
+                reasons: vec![Reason {
+                    code: "screening_failed".into(),
+                    points: 0,
+                    text: "Screening could not run; check this order by hand.".into(),
+                }],
+                decision: Decision::Review,
+            };
+            // The default length: the settings may be what could not be read.
+            let until = db.now() + FraudSettings::default().authorization_ms();
+            if db.save_assessment(order, &a, "{}", Some(until)).await? {
+                notify_staff(state, order, &a).await;
+                return Ok(Decision::Review);
+            }
+            Ok(kept_decision(state, order).await?)
+        }
+    }
+}
+
+async fn kept_decision(state: &AppState, order: &OrderId) -> Result<Decision, StoreError> {
+    Ok(state
+        .db
+        .order_risk(order)
+        .await?
+        .and_then(|r| r.decision)
+        .unwrap_or(Decision::Review))
 }
 
 /// Email owners and managers that an order waits for a phone check (no customer data in it).
@@ -269,6 +323,8 @@ pub async fn cancel(
     reason: &str,
 ) -> Result<(), ApiError> {
     storefort_core::text::optional("reason", reason, 500)?;
+    // The check and the cancel under one lock: "ask to pay again" cannot slip in between.
+    let _one_at_a_time = state.lock_order(&order.0).await;
     open_review(state, order).await?;
     let why = if reason.trim().is_empty() {
         "cancelled after review".to_string()
@@ -276,7 +332,7 @@ pub async fn cancel(
         format!("cancelled after review: {}", reason.trim())
     };
     // Closes the review too (as a cancel from the order page does).
-    crate::payment_flow::cancel(state, order, actor, &why).await?;
+    crate::payment_flow::cancel_locked(state, order, actor, &why).await?;
     Ok(())
 }
 
@@ -298,18 +354,31 @@ pub async fn ask_to_pay(state: &AppState, order: &OrderId, actor: &str) -> Resul
         .iter()
         .filter(|p| p.status == PaymentStatus::Authorized.as_str())
     {
-        if let Some(g) = state.gateways.get(&p.gateway) {
-            match g.void(&p.reference).await {
-                Ok(st) => {
-                    state
-                        .db
-                        .record_payment(order, g.id(), &p.reference, &update_of(&st))
-                        .await?;
+        let g = state
+            .gateways
+            .get(&p.gateway)
+            .ok_or_else(|| StoreError::state("payment", "this order's payment method is gone"))?;
+        let after = match g.void(&p.reference).await {
+            Ok(st) => st,
+            // An authorization that ran out cannot be voided; make sure it is really gone
+            // before the order is freed for a new payment.
+            Err(e) => match g.status(&p.reference).await {
+                Ok(st) if st.status != PaymentStatus::Authorized => st,
+                _ => {
+                    tracing::warn!(reference = %p.reference, error = %e, "not voided");
+                    return Err(ApiError::new(
+                        StatusCode::BAD_GATEWAY,
+                        "gateway_unavailable",
+                        "the card authorization could not be released at the payment provider; \
+                         nothing was changed, please try again in a minute",
+                    ));
                 }
-                // An authorization that ran out cannot be voided: nothing is held any more.
-                Err(e) => tracing::info!(reference = %p.reference, error = %e, "not voided"),
-            }
-        }
+            },
+        };
+        state
+            .db
+            .record_payment(order, g.id(), &p.reference, &update_of(&after))
+            .await?;
     }
     state
         .db

@@ -46,13 +46,16 @@ pub async fn note_placement(
     ip: Option<IpAddr>,
     device: Option<String>,
 ) {
-    let ip_country = match (&state.cfg.geoip, ip) {
+    let ip_country = match (&state.cfg.geoip, ip.map(network_of)) {
         (Some(g), Some(ip)) => g.country(ip),
         _ => None,
     };
     let address = checkout.shipping.as_ref().unwrap_or(&checkout.billing);
+    // Loopback and private addresses are a proxy's or a test's, not the shopper's network:
+    // counting them would lump every shopper together.
+    let ip = ip.map(network_of).filter(|i| is_public(*i));
     let p = Placement {
-        ip: ip.map(|i| network_of(i).to_string()),
+        ip: ip.map(|i| i.to_string()),
         device,
         ip_country,
     };
@@ -68,11 +71,29 @@ pub async fn note_placement(
 /// The address counted for velocity: IPv4 as is, IPv6 by its /64 (one household or phone
 /// usually holds a whole /64 and can pick any address in it).
 fn network_of(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
+    // An IPv4 shopper reaching a dual-stack listener arrives as ::ffff:a.b.c.d.
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => {
             let s = v6.segments();
             IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+    }
+}
+
+/// An address on the public internet (not loopback, private, link-local or unspecified).
+fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified())
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments()[0];
+            // fc00::/7 unique local, fe80::/10 link-local.
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (s & 0xfe00) == 0xfc00
+                || (s & 0xffc0) == 0xfe80)
         }
     }
 }
@@ -93,12 +114,15 @@ pub async fn note_failed_payment(state: &AppState, order: &OrderId, st: &Payment
 }
 
 /// Score an authorized order and keep the answer; a review opens a hold that lasts as long as
-/// the authorization does.
+/// the authorization does (`again`: the customer pays again after a phone check, which opens no
+/// new review). Also says whether this answer was kept (false: another screening of the same
+/// order decided first).
 pub async fn screen(
     state: &AppState,
     order: &OrderId,
     st: &PaymentState,
-) -> Result<Assessment, ApiError> {
+    again: bool,
+) -> Result<(Assessment, bool), ApiError> {
     let db = &state.db;
     let cfg = db.fraud_config().await?;
     let detail = db.order_detail(order).await?;
@@ -111,7 +135,13 @@ pub async fn screen(
         .velocity_of(&keys, cfg.settings.velocity_window_ms())
         .await?;
     let customer = storefort_core::ids::CustomerId(detail.summary.customer_id.clone());
-    let history = db.customer_history(&customer, order).await?;
+    let history = db
+        .customer_history(
+            &customer,
+            detail.summary.created_at,
+            keys.address.as_deref(),
+        )
+        .await?;
     let shop = db.shop_stats().await?;
     let r = &detail.record;
     let input = RiskInput {
@@ -138,13 +168,13 @@ pub async fn screen(
         shop,
     };
     let a = assess(&input, &cfg.settings, &cfg.rules, &cfg.domains);
-    let hold_until =
-        (a.decision == Decision::Review).then(|| db.now() + cfg.settings.authorization_ms());
+    let hold_until = (a.decision == Decision::Review && !again)
+        .then(|| db.now() + cfg.settings.authorization_ms());
     let checks = serde_json::to_string(&input.checks).unwrap_or_else(|_| "{}".into());
-    db.save_assessment(order, &a, &checks, hold_until).await?;
+    let kept = db.save_assessment(order, &a, &checks, hold_until).await?;
     metrics::counter!("storefort_fraud_screened_total", "decision" => a.decision.as_str())
         .increment(1);
-    Ok(a)
+    Ok((a, kept))
 }
 
 /// Staff's sentence for the order timeline: "screening: score 62, held for a phone check".
@@ -159,5 +189,33 @@ pub fn timeline_note(a: &Assessment) -> String {
         format!("screening: score {}, {what}", a.score)
     } else {
         format!("screening: score {}, {what} ({})", a.score, top.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shoppers_are_counted_by_their_public_network() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // IPv4 through a dual-stack listener is the IPv4 address, not "::".
+        assert_eq!(network_of(ip("::ffff:203.0.113.7")), ip("203.0.113.7"));
+        // IPv6 by its /64.
+        assert_eq!(
+            network_of(ip("2a02:8010:1:2:3:4:5:6")),
+            ip("2a02:8010:1:2::")
+        );
+        for local in [
+            "127.0.0.1",
+            "10.0.0.8",
+            "192.168.1.2",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+        ] {
+            assert!(!is_public(network_of(ip(local))), "{local}");
+        }
+        assert!(is_public(ip("203.0.113.7")) && is_public(ip("2a02:8010::")));
     }
 }

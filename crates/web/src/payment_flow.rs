@@ -155,6 +155,18 @@ pub async fn apply(
         .record_payment(order, g.id(), reference, &update_of(st))
         .await?;
     let mut now = db.order_status(order).await?;
+    // A stale report ("authorized") of a payment the record already has as voided or failed
+    // moves nothing: the record is the furthest the payment has gone.
+    let recorded = PaymentStatus::parse(&row.status).unwrap_or(st.status);
+    if matches!(
+        st.status,
+        PaymentStatus::Authorized | PaymentStatus::Captured
+    ) && !matches!(
+        recorded,
+        PaymentStatus::Authorized | PaymentStatus::Captured
+    ) {
+        return Ok(now);
+    }
     match st.status {
         PaymentStatus::Authorized | PaymentStatus::Captured => {
             // One payment pays an order: a second authorization (another tab, a reload) is
@@ -290,6 +302,16 @@ pub async fn cancel(
     reason: &str,
 ) -> Result<OrderStatus, ApiError> {
     let _one_at_a_time = state.lock_order(&order.0).await;
+    cancel_locked(state, order, actor, reason).await
+}
+
+/// [`cancel`] for a caller that holds the order's lock already.
+pub async fn cancel_locked(
+    state: &AppState,
+    order: &OrderId,
+    actor: &str,
+    reason: &str,
+) -> Result<OrderStatus, ApiError> {
     let detail = state.db.order_detail(order).await?;
     let from = detail
         .status()

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use storefort_core::customer::Address;
 use storefort_core::fraud::{assess, RiskInput, RiskLine};
-use storefort_core::ids::{CustomerId, OrderId};
+use storefort_core::ids::CustomerId;
 use storefort_store::velocity::RiskKeys;
 use storefort_store::Db;
 
@@ -52,9 +52,13 @@ async fn seed(db: &Db, orders: usize) -> CliResult<()> {
         .await?;
     }
     for i in 0..orders {
-        let at = now - (i as i64 * 30 * DAY_MS) / orders as i64;
+        let at = placed_at(i, orders, now);
         let id = format!("bench-order-{i:07}");
-        let status = if i % 20 == 0 { "refunded" } else { "paid" };
+        let status = if i.is_multiple_of(20) {
+            "refunded"
+        } else {
+            "paid"
+        };
         sqlx::query(
             "INSERT INTO orders (id, number, customer_id, status, currency, total_minor, \
              created_at) VALUES ($1, $2, $3, $4, 'GBP', $5, $6)",
@@ -68,6 +72,16 @@ async fn seed(db: &Db, orders: usize) -> CliResult<()> {
         .execute(&mut *tx)
         .await?;
         let k = keys_of(db, i)?;
+        sqlx::query(
+            "INSERT INTO order_risk (order_id, email_key, address_key, decision, created_at) \
+             VALUES ($1, $2, $3, 'pass', $4)",
+        )
+        .bind(&id)
+        .bind(&k.email)
+        .bind(&k.address)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "INSERT INTO risk_events (at, order_id, kind, email_key, ip_key, device_key, \
              card_key, address_key) VALUES ($1, $2, 'order', $3, $4, $5, $6, $7)",
@@ -92,6 +106,11 @@ async fn seed(db: &Db, orders: usize) -> CliResult<()> {
     Ok(())
 }
 
+/// When prior order `i` of `orders` was placed: spread over the last 30 days.
+fn placed_at(i: usize, orders: usize, now: i64) -> i64 {
+    now - (i as i64 * 30 * DAY_MS) / orders as i64
+}
+
 fn input(i: usize) -> RiskInput {
     let address = Address {
         name: format!("Bench Customer {i}"),
@@ -102,7 +121,7 @@ fn input(i: usize) -> RiskInput {
         postcode: "BS1 4DJ".into(),
         country: "GB".into(),
     };
-    let abroad = i % 7 == 0;
+    let abroad = i.is_multiple_of(7);
     RiskInput {
         total_minor: 4_500 + (i as i64 % 50) * 1_000,
         currency: "GBP".into(),
@@ -155,20 +174,30 @@ async fn measure(db: &Db, a: &BenchFraudArgs, about: &str) -> CliResult<()> {
     db.velocity_of(&RiskKeys::default(), window).await?;
     let load = loading.elapsed();
     let shop = db.shop_stats().await?;
+    let now = db.now();
     let (mut vel, mut hist, mut score, mut total) = (vec![], vec![], vec![], vec![]);
     let mut held = 0usize;
     for n in 0..SCORED {
         let i = (n * 7_919) % orders;
         let keys = keys_of(db, i)?;
-        let order = OrderId(format!("bench-order-{i:07}"));
         let customer = CustomerId(format!("bench-customer-{:07}", i / CUSTOMERS_PER_ORDER));
         let mut inp = input(i);
         let t0 = Instant::now();
         inp.velocity = db.velocity_of(&keys, window).await?;
         let t1 = Instant::now();
-        inp.history = db.customer_history(&customer, &order).await?;
+        inp.history = db
+            .customer_history(
+                &customer,
+                placed_at(i, orders, now),
+                keys.address.as_deref(),
+            )
+            .await?;
         let t2 = Instant::now();
-        inp.shop = shop;
+        // The bench catalog is empty: the shop's figures are those of a small gift shop.
+        inp.shop = storefort_core::fraud::ShopStats {
+            typical_order_minor: shop.typical_order_minor,
+            expensive_price_minor: 45_000,
+        };
         let a = assess(&inp, &cfg.settings, &cfg.rules, &cfg.domains);
         let t3 = Instant::now();
         held += usize::from(a.decision != storefort_core::fraud::Decision::Pass);

@@ -217,17 +217,38 @@ pub fn assess(
     });
 
     let mut reasons = out.list;
-    for rule in rules.fired(input, phone_country.as_deref().unwrap_or("")) {
-        if rule.points != 0 {
-            reasons.push(Reason {
+    for (rule, result) in rules.results(input, phone_country.as_deref().unwrap_or("")) {
+        match result {
+            Ok(true) if rule.points != 0 => reasons.push(Reason {
                 code: format!("rule:{}", rule.name),
                 points: rule.points,
                 text: rule.reason.clone(),
-            });
+            }),
+            Ok(_) => {}
+            // Skipped, never blocking the sale, but visible to staff (0 points).
+            Err(()) => reasons.push(Reason {
+                code: format!("rule_error:{}", rule.name),
+                points: 0,
+                text: format!(
+                    "Custom rule \"{}\" could not be evaluated for this order and was skipped.",
+                    rule.name
+                ),
+            }),
         }
     }
     // Stable: equal points keep the order signals are listed in.
     reasons.sort_by_key(|r| std::cmp::Reverse(r.points));
+    if !settings.enabled {
+        // Scored for the record, not acted on: say so first, so no one reads "passed".
+        reasons.insert(
+            0,
+            Reason {
+                code: "screening_off".into(),
+                points: 0,
+                text: "Screening was off: the payment was taken without a check.".into(),
+            },
+        );
+    }
     let sum: i64 = reasons.iter().map(|r| i64::from(r.points)).sum();
     let score = u8::try_from(sum.clamp(0, 100)).unwrap_or(100);
     let decision = if !settings.enabled {

@@ -86,6 +86,12 @@ impl Walker {
             Expr::Unspecified | Expr::Struct(_) => {
                 Err("uses a message type, which rules do not support".into())
             }
+            // Amounts are whole minor units: "order.total > 500.00" would mean 5 pence.
+            Expr::Literal(Val::Double(_)) => Err(
+                "has a number with a decimal point; amounts are whole pence or cents \
+                 (write 50000 for 500.00)"
+                    .into(),
+            ),
             Expr::Literal(_) => Ok(()),
             Expr::Ident(name) => self.ident(name),
             Expr::Select(sel) => {

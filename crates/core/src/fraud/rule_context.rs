@@ -22,7 +22,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "order.lines",
         "The lines: a list of {sku, price (minor units), quantity}",
     ),
-    ("order.channel", "\"web\" or \"pos\""),
+    (
+        "order.channel",
+        "\"web\" (storefront), \"api\" (headless checkout) or \"pos\"",
+    ),
     ("billing.name", "Billing name"),
     ("billing.country", "Billing country code, e.g. \"GB\""),
     ("billing.postcode", "Billing postcode"),

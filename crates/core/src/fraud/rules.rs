@@ -137,17 +137,21 @@ impl RuleSet {
         &self.rules
     }
 
-    /// The rules true for this order; rules that fail to evaluate are left out.
+    /// Each rule's answer for this order: `Ok(true)` fired, `Ok(false)` did not, `Err` could
+    /// not be evaluated (the caller shows it to staff rather than hiding it).
     /// `phone_country` is the phone's country ("" when invalid), worked out once by the caller.
-    pub(super) fn fired(&self, input: &RiskInput, phone_country: &str) -> Vec<&Rule> {
+    pub(super) fn results(
+        &self,
+        input: &RiskInput,
+        phone_country: &str,
+    ) -> Vec<(&Rule, Result<bool, ()>)> {
         if self.rules.is_empty() {
             return Vec::new();
         }
         let ctx = context(&ROOT, input, phone_country);
         self.rules
             .iter()
-            .filter(|r| r.eval_in(&ctx) == Ok(true))
-            .map(|r| &r.rule)
+            .map(|r| (&r.rule, r.eval_in(&ctx).map_err(|_| ())))
             .collect()
     }
 }

@@ -230,6 +230,9 @@ async fn screening(
         (Some("cancelled"), _) => "held, cancelled after a check",
         (Some("pay_again"), _) => "held, customer asked to pay again",
         (_, Some(storefort_core::fraud::Decision::Block)) => "payment blocked",
+        _ if r.reasons.iter().any(|x| x.code == "screening_off") => {
+            "not acted on (screening was off)"
+        }
         _ => "passed",
     };
     Ok(Some((

@@ -187,7 +187,14 @@ pub async fn review_page(
         order_url: order_url(id.as_str(), ""),
         screened: risk.as_ref().is_some_and(|r| r.score.is_some()),
         score: risk.as_ref().and_then(|r| r.score).unwrap_or(0),
-        decision: decision_text(risk.as_ref().and_then(|r| r.decision)),
+        decision: if risk
+            .as_ref()
+            .is_some_and(|r| r.reasons.iter().any(|x| x.code == "screening_off"))
+        {
+            "Not acted on: screening was off, the payment was taken without a check"
+        } else {
+            decision_text(risk.as_ref().and_then(|r| r.decision))
+        },
         state: risk.as_ref().and_then(state_text),
         open,
         reasons: risk

@@ -144,7 +144,7 @@ struct OrderPage {
     tax_included: bool,
 }
 
-fn headline(d: &OrderDetail) -> (String, String) {
+fn headline(d: &OrderDetail, now: i64) -> (String, String) {
     let failed = d
         .payments
         .last()
@@ -156,6 +156,19 @@ fn headline(d: &OrderDetail) -> (String, String) {
                 "Your payment did not go through".into(),
                 format!("{m} Your items are kept for 15 minutes: you can try again."),
             ),
+            // Asked to pay again after a phone check: kept for 48 hours, not 15 minutes.
+            None if d
+                .reserved_until
+                .is_some_and(|until| until - now > 3_600_000) =>
+            {
+                (
+                    "Waiting for your payment".into(),
+                    format!(
+                        "Your items are kept for you until {} UTC while you pay.",
+                        crate::pages::render::utc(d.reserved_until.unwrap_or_default())
+                    ),
+                )
+            }
             None => (
                 "Waiting for your payment".into(),
                 "Your items are kept for 15 minutes while you pay.".into(),
@@ -211,7 +224,7 @@ pub async fn show(
     let (order, token) = access(&state, &headers, &id, &q).await?;
     let d = state.db.order_detail(&order).await?;
     let c = &state.cfg.currency;
-    let (headline, message) = headline(&d);
+    let (headline, message) = headline(&d, state.db.now());
     let retry_url = if d.status() == Some(OrderStatus::PendingPayment) {
         format!("/checkout/pay/{}?t={token}", seg(&order.0))
     } else {

@@ -150,6 +150,12 @@ fn name_points_and_reason_are_checked() {
 }
 
 #[test]
+fn amounts_with_a_decimal_point_are_refused() {
+    let e = refused("order.total > 500.00");
+    assert!(e.contains("write 50000 for 500.00"), "{e}");
+}
+
+#[test]
 fn rules_add_points_and_broken_ones_are_skipped() {
     let abroad = CompiledRule::compile(&rule(
         "abroad",
@@ -186,4 +192,8 @@ fn rules_add_points_and_broken_ones_are_skipped() {
     let a = assess(&i, &s, &rules, &d);
     assert!(a.reasons.iter().all(|r| r.code != "rule:first"), "{a:?}");
     assert!(a.reasons.iter().any(|r| r.code == "rule:abroad"));
+    // The skipped rule is shown to staff, with no points.
+    let skipped = a.reasons.iter().find(|r| r.code == "rule_error:first");
+    assert_eq!(skipped.map(|r| r.points), Some(0), "{a:?}");
+    assert!(skipped.is_some_and(|r| r.text.contains("could not be evaluated")));
 }
