@@ -177,7 +177,7 @@ impl Db {
         password_hash: &str,
         password_score: u8,
     ) -> Result<User, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_user(
             &mut tx,
             NewUser {
@@ -265,7 +265,7 @@ impl Db {
         must_change: bool,
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $1, password_score = $2, updated_at = $3, \
              password_changed_at = $3, must_change_password = $4, failed_logins = 0, \
@@ -415,7 +415,7 @@ impl Db {
     /// Disable (ending every session and suspending the API keys they made) or re-enable an
     /// account.
     pub async fn set_disabled(&self, user_id: &str, disabled: bool) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
             .bind(i64::from(disabled))
             .bind(self.now())

@@ -135,7 +135,7 @@ impl Db {
         }
         let settings = self.shop_settings().await?;
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Closing the cart is the first write: it takes SQLite's write lock, and it is what
         // makes a second submission of the same cart find this order instead of a new one.
         let closed = sqlx::query(

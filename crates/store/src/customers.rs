@@ -81,7 +81,7 @@ impl Db {
         let (key_id, key, wrapped, wrapped_by) = self.new_customer_key().await?;
         let sealed = seal_customer(&key, &key_id, &id, c)?;
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Only under a data key that still exists (a rotation may have just destroyed the one
         // this node still thought active).
         let keyed = sqlx::query(

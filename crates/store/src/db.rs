@@ -262,6 +262,17 @@ impl Db {
         self.rules.invalidate();
     }
 
+    /// Begin a transaction that writes. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a transaction that read first and wrote later could otherwise fail at
+    /// once with "database is locked" when another connection wrote in between, instead of
+    /// waiting its turn.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Now, from the clock.
     pub fn now(&self) -> i64 {
         self.clock.now_ms()

@@ -92,7 +92,7 @@ impl Db {
         recovery_codes: &[String],
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET totp_secret = totp_pending, totp_pending = NULL, totp_last_step = $1, \
              updated_at = $2 WHERE id = $3 AND totp_pending IS NOT NULL",
@@ -152,7 +152,7 @@ impl Db {
         recovery_codes: &[String],
     ) -> Result<(), StoreError> {
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE users SET updated_at = $1 WHERE id = $2 AND totp_secret IS NOT NULL",
         )
@@ -181,7 +181,7 @@ impl Db {
 
     /// Turn MFA off for a user (they must enrol again if their role requires it).
     pub async fn reset_mfa(&self, user_id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "UPDATE users SET totp_secret = NULL, totp_pending = NULL, updated_at = $1 WHERE id = $2",
         )

@@ -85,7 +85,7 @@ impl Db {
         let from = self.order_status(id).await?;
         let to = order_state::next(from, &event).map_err(refused)?;
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         swap_status(&mut tx, id, from, to, now).await?;
         if matches!(event, OrderEvent::Cancel | OrderEvent::Expire) {
             self.return_stock(&mut tx, id, None, actor, now).await?;
@@ -163,7 +163,7 @@ impl Db {
         };
         let to = order_state::next(from, &event).map_err(refused)?;
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         swap_status(&mut tx, id, from, to, now).await?;
         let grew = sqlx::query(
             "UPDATE orders SET refunded_minor = refunded_minor + $1 \
@@ -265,7 +265,7 @@ impl Db {
             return Err(ValidationError::new("note", "write the note first").into());
         }
         self.order_status(id).await?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         add_event(
             &mut tx,
             id.as_str(),
@@ -299,7 +299,7 @@ impl Db {
         mail: &crate::outbox::OutgoingEmail,
     ) -> Result<(), StoreError> {
         let note = format!("{} email queued", mail.kind.replace('_', " "));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         self.enqueue_email_in(&mut tx, mail).await?;
         add_event(
             &mut tx,

@@ -77,7 +77,7 @@ impl Db {
                 Some(seal_field(&key, &key_id, &plain[i], &ctx(col, &id))?)
             });
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let number: i64 = sqlx::query_scalar(
             "UPDATE counters SET value = value + 1 WHERE name = 'order_number' RETURNING value",
         )

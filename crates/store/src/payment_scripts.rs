@@ -295,7 +295,7 @@ impl Db {
             return Err(bad("fingerprint", "a fingerprint is 64 hexadecimal characters").into());
         }
         let now = self.now().to_string();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for (k, v) in [
             (FINGERPRINT_KEY, fingerprint),
             (FINGERPRINT_AT_KEY, now.as_str()),

@@ -53,7 +53,7 @@ impl Db {
             return Err(StoreError::not_found("customer", id.as_str()));
         }
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE customers SET key_id = NULL, name = NULL, email = NULL, phone = NULL, \
              note = NULL, email_index = NULL, phone_index = NULL, password_hash = NULL, \

@@ -127,7 +127,7 @@ impl Db {
         };
         let id = new_id();
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO products (id, name, slug, description, category_id, tax_class_id, status, \
              allow_backorder, search_text, created_at, updated_at) \
@@ -332,7 +332,7 @@ impl Db {
         let v = input.validate()?;
         let p = self.product(product_id).await?;
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_variant(&mut tx, product_id, &v, p.variants.len() as i64, now).await?;
         tx.commit().await?;
         self.catalog_changed();

@@ -221,7 +221,7 @@ impl Db {
         };
         let (new_id, new_key, wrapped, wrapped_by) = self.new_customer_key().await?;
         let sealed = seal_customer(&new_key, &new_id, id, &c)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO customer_keys (id, customer_id, wrapped, wrapped_by, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -513,7 +513,7 @@ impl Db {
     pub async fn rewrap_keys(&self, new: &MasterKey) -> Result<usize, StoreError> {
         let old = &self.vault()?.kek;
         let new_kek = keyring::Kek::of(new);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let rows: Vec<(String, String)> =
             sqlx::query_as("SELECT id, wrapped FROM keyring WHERE wrapped IS NOT NULL")
                 .fetch_all(&mut *tx)

@@ -208,7 +208,7 @@ impl Db {
         score: u8,
     ) -> Result<User, StoreError> {
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let row = sqlx::query(
             "UPDATE invitations SET accepted_at = $1 WHERE token_hash = $2 AND accepted_at IS NULL \
              AND revoked_at IS NULL AND expires_at > $1 RETURNING id, email, name, role",
@@ -254,7 +254,7 @@ impl Db {
     /// Add breached-password prefixes (see `storefort_crypto::password::breached_prefix`);
     /// duplicates are ignored. Returns how many were new.
     pub async fn import_breached(&self, prefixes: &[String]) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut added = 0;
         for p in prefixes {
             added += sqlx::query(
@@ -332,7 +332,7 @@ impl Db {
     /// Start a transaction for an owner-removing change; on PostgreSQL, such changes from any
     /// node take turns, so two of them cannot each count the other's owner as still there.
     async fn owner_change_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(OWNER_LOCK)

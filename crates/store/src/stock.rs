@@ -151,7 +151,7 @@ impl Db {
             ..c.clone()
         };
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let on_hand = lock_level(&mut tx, c.variant_id, c.location_id, now).await?;
         let after = stock::apply(on_hand, delta, backorder)?;
         let m = write(&mut tx, &c, c.location_id, delta, after, reason, None, now).await?;
@@ -191,7 +191,7 @@ impl Db {
         };
         let now = self.now();
         let transfer = new_id();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         // Lock both rows in a fixed order so two opposite transfers cannot deadlock.
         let (first, second) = if c.location_id < to {
             (c.location_id, to)
@@ -244,7 +244,7 @@ impl Db {
             ..c.clone()
         };
         let now = self.now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let on_hand = lock_level(&mut tx, c.variant_id, c.location_id, now).await?;
         let m = write(
             &mut tx,

@@ -159,6 +159,28 @@ async fn history_and_shop_figures() {
             .await
             .unwrap();
         assert_eq!(elsewhere.orders, 0, "{}", t.name);
+        let home = storefort_core::customer::Address {
+            name: "Ada Lovelace".into(),
+            line1: "1 Analytical Row".into(),
+            city: "London".into(),
+            postcode: "N1 1AA".into(),
+            country: "GB".into(),
+            ..Default::default()
+        };
+        db.record_placement(
+            &first,
+            "loyal@example.com",
+            Some(&home),
+            &placement("192.0.2.1"),
+        )
+        .await
+        .unwrap();
+        let (keys, _) = db.order_risk_keys(&first).await.unwrap().unwrap();
+        let same = db
+            .customer_history(&customer, at, keys.address.as_deref())
+            .await
+            .unwrap();
+        assert_eq!((same.orders, same.paid_orders), (1, 1), "{}", t.name);
         let first_at = placed(&first).await.created_at;
         let h = db
             .customer_history(&customer, first_at, None)

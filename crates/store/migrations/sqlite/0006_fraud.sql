@@ -28,6 +28,7 @@ CREATE TABLE order_risk (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX order_risk_review ON order_risk (review, score);
+CREATE INDEX order_risk_address ON order_risk (address_key);
 
 -- Events counted for velocity: orders placed, failed payments, cards seen.
 CREATE TABLE risk_events (
