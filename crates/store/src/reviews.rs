@@ -153,14 +153,17 @@ fn reasons_of(json: &str) -> Vec<Reason> {
 }
 
 impl Db {
-    /// Orders waiting for a phone check, highest score first.
+    /// Orders waiting for a phone check: those screening could not score first (they scored 0
+    /// but nobody has looked at them at all), then highest score first.
     pub async fn review_queue(&self, limit: i64) -> Result<Vec<ReviewSummary>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.order_id, o.number, o.status, r.score, r.reasons, o.total_minor, \
              o.currency, o.payment_method, o.created_at, r.held_at, r.auth_expires_at, \
              (SELECT COUNT(*) FROM review_calls c WHERE c.order_id = r.order_id) AS calls \
              FROM order_risk r JOIN orders o ON o.id = r.order_id WHERE r.review = 'open' \
-             AND o.status = 'on_hold' ORDER BY r.score DESC, r.held_at LIMIT $1",
+             AND o.status = 'on_hold' \
+             ORDER BY CASE WHEN r.reasons LIKE '%\"screening_failed\"%' THEN 0 ELSE 1 END, \
+             r.score DESC, r.held_at LIMIT $1",
         )
         .bind(limit.clamp(1, 500))
         .fetch_all(&self.pool)
@@ -257,6 +260,16 @@ impl Db {
         }
         self.open_review_count().await?;
         Ok(())
+    }
+
+    /// The payment that pays an order (the first to authorize), if any.
+    pub async fn order_payment_id(&self, order: &OrderId) -> Result<Option<String>, StoreError> {
+        let id: Option<Option<String>> =
+            sqlx::query_scalar("SELECT payment_id FROM orders WHERE id = $1")
+                .bind(order.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(id.flatten())
     }
 
     /// A held order keeps its stock until staff decide: no deadline (the 15-minute reservation

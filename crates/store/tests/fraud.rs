@@ -234,6 +234,29 @@ async fn the_queue_shows_holds_and_one_decision_wins() {
             "{}: by score",
             t.name
         );
+        // An order screening could not score comes first, whatever its score.
+        let failed = place(db, &s, "d@example.com", "q4").await;
+        db.transition(&failed, OrderEvent::Authorize, "test", "")
+            .await
+            .unwrap();
+        db.transition(&failed, OrderEvent::Hold, "screening", "")
+            .await
+            .unwrap();
+        let unscored = Assessment {
+            score: 0,
+            reasons: vec![Reason {
+                code: "screening_failed".into(),
+                points: 0,
+                text: "Screening could not run; check this order by hand.".into(),
+            }],
+            decision: Decision::Review,
+        };
+        db.save_assessment(&failed, &unscored, "{}", Some(expires))
+            .await
+            .unwrap();
+        let q2 = db.review_queue(50).await.unwrap();
+        assert_eq!(q2[0].order_id, failed.0, "{}", t.name);
+        db.close_review(&failed, "cancelled", "m").await.unwrap();
         assert_eq!(q[0].reasons[0].code, "address_mismatch");
         assert_eq!(q[0].auth_expires_at, Some(expires));
         assert_eq!(db.open_reviews_hint(), 2, "{}", t.name);

@@ -290,12 +290,11 @@ pub async fn approve(state: &AppState, order: &OrderId, actor: &str) -> Result<(
         return Err(expired_error(at));
     }
     let detail = state.db.order_detail(order).await?;
-    let Some(p) = detail
-        .payments
-        .iter()
-        .rev()
-        .find(|p| p.status == PaymentStatus::Authorized.as_str())
-    else {
+    // The payment that pays this order, never a second authorization that was meant to go.
+    let claimed = state.db.order_payment_id(order).await?;
+    let Some(p) = detail.payments.iter().find(|p| {
+        Some(&p.id) == claimed.as_ref() && p.status == PaymentStatus::Authorized.as_str()
+    }) else {
         return Err(StoreError::state(
             "payment",
             "this order has no authorized payment left to take; ask the customer to pay again",

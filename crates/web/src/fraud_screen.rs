@@ -168,8 +168,16 @@ pub async fn screen(
         shop,
     };
     let a = assess(&input, &cfg.settings, &cfg.rules, &cfg.domains);
+    // The authorization's life is counted from when the payment began (minutes before the card
+    // was authorized, so it errs early), not from now: a late webhook would make warnings late.
+    let claimed = db.order_payment_id(order).await?;
+    let authorized_at = detail
+        .payments
+        .iter()
+        .find(|p| Some(&p.id) == claimed.as_ref())
+        .map_or_else(|| db.now(), |p| p.created_at);
     let hold_until = (a.decision == Decision::Review && !again)
-        .then(|| db.now() + cfg.settings.authorization_ms());
+        .then(|| authorized_at + cfg.settings.authorization_ms());
     let checks = serde_json::to_string(&input.checks).unwrap_or_else(|_| "{}".into());
     let kept = db.save_assessment(order, &a, &checks, hold_until).await?;
     metrics::counter!("storefort_fraud_screened_total", "decision" => a.decision.as_str())
