@@ -44,17 +44,6 @@ pub async fn after_authorization(
         .as_ref()
         .filter(|r| r.review.as_deref() == Some("pay_again"))
         .map(|r| r.decided_at.unwrap_or(0));
-    if let Some(asked_at) = pay_again {
-        // Only a payment started after staff asked for one: never the authorization they did
-        // not approve (it may still be live if voiding it failed).
-        let row = db.payment_by_reference(g.id(), reference).await?;
-        if row.is_none_or(|p| p.created_at < asked_at) {
-            let voided = g.void(reference).await.map_err(gateway_error)?;
-            db.record_payment(order, g.id(), reference, &update_of(&voided))
-                .await?;
-            return Ok(db.order_status(order).await?);
-        }
-    }
     let decided = existing
         .and_then(|r| r.decision)
         .filter(|_| pay_again.is_none());
@@ -96,6 +85,43 @@ pub async fn after_authorization(
                 .await?)
         }
     }
+}
+
+/// After staff asked the customer to pay again, a report that an older payment (the one they
+/// did not approve; its void may have failed) authorized is refused before it can pay the order:
+/// voided, and true returned. Called by `payment_flow::apply` before the payment claims the order.
+pub async fn stale_after_pay_again(
+    state: &AppState,
+    order: &OrderId,
+    g: &dyn Gateway,
+    reference: &str,
+    st: &PaymentState,
+) -> Result<bool, ApiError> {
+    let db = &state.db;
+    let Some(asked_at) = db
+        .order_risk(order)
+        .await?
+        .filter(|r| r.review.as_deref() == Some("pay_again"))
+        .map(|r| r.decided_at.unwrap_or(0))
+    else {
+        return Ok(false);
+    };
+    let row = db.payment_by_reference(g.id(), reference).await?;
+    if row.is_some_and(|p| p.created_at >= asked_at) {
+        return Ok(false);
+    }
+    if st.status == PaymentStatus::Authorized {
+        let voided = g.void(reference).await.map_err(gateway_error)?;
+        db.record_payment(order, g.id(), reference, &update_of(&voided))
+            .await?;
+    }
+    db.add_order_note(
+        order,
+        SCREENING,
+        "an authorization from before the customer was asked to pay again was refused",
+    )
+    .await?;
+    Ok(true)
 }
 
 /// Screen the order once: the gateway is asked for the payment first (a webhook's copy may lack

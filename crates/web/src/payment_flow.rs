@@ -169,6 +169,12 @@ pub async fn apply(
     }
     match st.status {
         PaymentStatus::Authorized | PaymentStatus::Captured => {
+            if now == OrderStatus::PendingPayment
+                && crate::fraud_review::stale_after_pay_again(state, order, g, reference, st)
+                    .await?
+            {
+                return Ok(now);
+            }
             // One payment pays an order: a second authorization (another tab, a reload) is
             // given back, never captured.
             if now != OrderStatus::Cancelled && !db.claim_order_payment(order, &row.id).await? {

@@ -225,6 +225,23 @@ async fn after_the_authorization_runs_out_the_customer_is_asked_to_pay_again() {
     let o = t.order(&id, &token).await;
     assert_eq!(o.body["status"], "pending_payment", "{}", o.body);
     assert!(outbox_kinds(&t).await.contains(&"pay_again".to_string()));
+    // A report that the old authorization (the one staff did not approve) is live after all
+    // cannot pay the order: it stays awaiting a new payment.
+    let old = t.db.order_detail(&order).await.unwrap().payments[0].clone();
+    sqlx::query("UPDATE payments SET status = 'authorized' WHERE id = $1")
+        .bind(&old.id)
+        .execute(&t.db.pool)
+        .await
+        .unwrap();
+    let g = s.gateways.get("sandbox").unwrap();
+    let live = storefort_payments::PaymentState::new(
+        storefort_payments::PaymentStatus::Authorized,
+        old.amount_minor,
+    );
+    let _ =
+        storefort_web::payment_flow::apply(&s, &order, g.as_ref(), &old.reference, &live, "test")
+            .await;
+    assert_eq!(t.order(&id, &token).await.body["status"], "pending_payment");
     // The reservation holds for 48 hours, not 15 minutes.
     t.clock.advance(60 * 60 * 1000);
     storefort_web::payment_flow::release_expired(&s)
