@@ -150,7 +150,11 @@ pub async fn apply(
 ) -> Result<OrderStatus, ApiError> {
     let _one_at_a_time = state.lock_order(&order.0).await;
     let db = &state.db;
-    let before = db.payment_by_reference(g.id(), reference).await?;
+    // Only a failure needs the payment as it stood (to tell it once): no extra read otherwise.
+    let before = match st.status {
+        PaymentStatus::Failed => db.payment_by_reference(g.id(), reference).await?,
+        _ => None,
+    };
     let row = db
         .record_payment(order, g.id(), reference, &update_of(st))
         .await?;
