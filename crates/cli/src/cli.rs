@@ -66,6 +66,36 @@ pub enum Command {
     /// the database instead of in storefort.toml.
     #[command(subcommand)]
     Secrets(SecretsCommand),
+    /// Tills (POS devices): register one and print its one-time pairing code, list them, make
+    /// a new code, or revoke a lost or stolen till (its next request wipes it).
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+/// `storefort device ...`.
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Register a till and print its pairing code (8 characters, single use, 15 minutes).
+    Add {
+        /// What staff call it ("Front counter").
+        #[arg(long)]
+        name: String,
+        /// Location name or ID (default: the first location).
+        #[arg(long)]
+        location: Option<String>,
+    },
+    /// List tills: location, status, current cashier, last seen.
+    List,
+    /// A new pairing code for a till (pairing again replaces its old credential).
+    Code {
+        /// The till's ID (`storefort device list`).
+        id: String,
+    },
+    /// Revoke a till: its next request is refused and the app wipes its local data.
+    Revoke {
+        /// The till's ID.
+        id: String,
+    },
 }
 
 /// `storefort secrets ...`.
@@ -260,6 +290,27 @@ pub enum BenchCommand {
     /// Fraud screening in-process with 100,000 prior orders behind it: velocity look-ups,
     /// customer history and scoring, p50 and p99 in microseconds.
     Fraud(BenchFraudArgs),
+    /// The till's API in-process on a 50,000-product catalog: product search latency (p50,
+    /// p99) and completed cash sales/s from several tills at once.
+    Pos(BenchPosArgs),
+}
+
+/// `storefort bench pos`.
+#[derive(Debug, Args)]
+pub struct BenchPosArgs {
+    /// Products in the catalog (one variant each).
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1_000..=1_000_000))]
+    pub products: u64,
+    /// Tills selling at once, each with its own cashier.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub tills: u64,
+    /// Seconds of selling measured.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub seconds: u64,
+    /// Bench on PostgreSQL at this URL, in a throw-away schema (default: a temporary SQLite
+    /// file).
+    #[arg(long)]
+    pub database_url: Option<String>,
 }
 
 /// `storefort bench fraud`.

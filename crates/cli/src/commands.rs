@@ -54,10 +54,14 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Bench(BenchCommand::Fraud(a)) => crate::bench::fraud::run(&a)
             .await
             .map(|_| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Pos(a)) => {
+            crate::bench::pos::run(&a).await.map(|_| ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Vault(a)) => crate::bench::vault::run(&a)
             .await
             .map(|_| ExitCode::SUCCESS),
         Command::User(c) => crate::user::run(&Config::load(Some(&cli.config))?, c).await,
+        Command::Device(c) => crate::device_cmd::run(&Config::load(Some(&cli.config))?, c).await,
         Command::Audit(c) => crate::audit_cmd::run(&Config::load(Some(&cli.config))?, c).await,
         Command::Passwords(c) => {
             crate::passwords_cmd::run(&Config::load(Some(&cli.config))?, c).await
@@ -204,6 +208,7 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     };
     // Demos made before checkout existed get its settings too.
     crate::seed_checkout::demo_checkout(&db).await?;
+    let till = crate::seed_pos::demo_pos(&db, DEMO_OWNER, fresh).await?;
     crate::retention::spawn(db.clone(), &cfg);
     let running = setup::start(&cfg, db).await?;
     let base = setup::public_base(running.https);
@@ -213,6 +218,7 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     );
     println!("  Shop:     {base}/");
     println!("  Admin:    {base}/admin");
+    println!("  POS:      {base}/pos");
     println!("  API:      {base}/api/v1   (OpenAPI: {base}/api/v1/openapi.json)");
     if let Some(m) = running.metrics {
         println!("  Metrics:  http://{m}/metrics");
@@ -221,6 +227,9 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
         println!("  HTTP {h} redirects to HTTPS");
     }
     println!("  Owner login: {login}");
+    for line in &till.lines {
+        println!("{line}");
+    }
     println!(
         "  Data: {}   The certificate is self-signed, so the browser warns once.",
         a.data_dir.display()

@@ -201,10 +201,16 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
+        // Variables that are not settings: the master key and config path (read elsewhere) and
+        // the test and bench switches (`.ci/run` sets STOREFORT_REQUIRE_BROWSER for every test).
         fig = fig.merge(Env::prefixed("STOREFORT_").split("__").ignore(&[
             "test_postgres_url",
             "master_key",
             "config",
+            "require_browser",
+            "pos_shots",
+            "browser_shots",
+            "bench_log",
         ]));
         let mut cfg: Config = fig.extract().map_err(Box::new)?;
         cfg.base_dir = PathBuf::from(".");

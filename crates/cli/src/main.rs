@@ -12,6 +12,7 @@ mod config_fraud;
 mod config_payments;
 mod config_policy;
 mod config_toml;
+mod device_cmd;
 mod doctor;
 mod keyfile;
 mod keys_cmd;
@@ -22,6 +23,7 @@ mod secrets_cmd;
 mod seed;
 mod seed_checkout;
 mod seed_customers;
+mod seed_pos;
 mod setup;
 mod user;
 

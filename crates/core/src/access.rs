@@ -55,6 +55,7 @@ impl Role {
                     | Refunds
                     | CustomersView
                     | CustomersEdit
+                    | Devices
             ),
             // Cashiers look customers up to attach them to a sale at the till.
             Role::Cashier => matches!(p, CatalogView | StockView | OrdersView | CustomersView),
@@ -249,9 +250,11 @@ mod tests {
 
     #[test]
     fn manager_cannot_touch_staff_keys_backups_or_audit() {
+        // Managers pair and revoke tills (the floor is theirs); staff, keys and backups are not.
+        assert!(Role::Manager.allows(Permission::Devices));
+        assert!(!Role::Cashier.allows(Permission::Devices));
         for p in [
             Permission::Staff,
-            Permission::Devices,
             Permission::Plugins,
             Permission::Backups,
             Permission::Settings,

@@ -13,6 +13,8 @@ pub mod model;
 pub mod money;
 pub mod order_state;
 pub mod pan;
+pub mod pos;
+pub mod pos_device_rules;
 pub mod pricing;
 pub mod redact;
 pub mod stock;

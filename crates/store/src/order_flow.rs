@@ -162,9 +162,31 @@ impl Db {
             paid_minor: paid,
         };
         let to = order_state::next(from, &event).map_err(refused)?;
-        let now = self.now();
         let mut tx = self.begin_write().await?;
-        swap_status(&mut tx, id, from, to, now).await?;
+        self.record_refund_in(&mut tx, id, r, &reason, actor, (from, to, refunded_before))
+            .await?;
+        tx.commit().await?;
+        if !r.restock.is_empty() {
+            self.catalog_changed();
+        }
+        Ok(to)
+    }
+
+    /// The writes of a refund (status, amounts, the refund row, restock, timeline) inside the
+    /// caller's transaction, so a till refund's own rows commit with it or not at all. `step`
+    /// is (status before, status after, refunded before), as the caller checked them.
+    pub(crate) async fn record_refund_in(
+        &self,
+        tx: &mut Tx<'_>,
+        id: &OrderId,
+        r: &RefundRecord,
+        reason: &str,
+        actor: &str,
+        step: (OrderStatus, OrderStatus, i64),
+    ) -> Result<(), StoreError> {
+        let (from, to, refunded_before) = step;
+        let now = self.now();
+        swap_status(tx, id, from, to, now).await?;
         let grew = sqlx::query(
             "UPDATE orders SET refunded_minor = refunded_minor + $1 \
              WHERE id = $2 AND refunded_minor = $3",
@@ -172,10 +194,9 @@ impl Db {
         .bind(r.amount_minor)
         .bind(id.as_str())
         .bind(refunded_before)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if grew.rows_affected() != 1 {
-            tx.rollback().await?;
             return Err(StoreError::Busy("order"));
         }
         if let Some(p) = &r.payment_id {
@@ -186,7 +207,7 @@ impl Db {
             .bind(r.amount_minor)
             .bind(now)
             .bind(p)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         sqlx::query(
@@ -198,14 +219,14 @@ impl Db {
         .bind(r.payment_id.clone())
         .bind(r.amount_minor)
         .bind(i64::from(!r.restock.is_empty()))
-        .bind(&reason)
+        .bind(reason)
         .bind(r.gateway_reference.clone())
         .bind(actor)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         if !r.restock.is_empty() {
-            self.return_stock(&mut tx, id, Some(&r.restock), actor, now)
+            self.return_stock(tx, id, Some(&r.restock), actor, now)
                 .await?;
         }
         let shown = self.currency.format(r.amount_minor);
@@ -215,7 +236,7 @@ impl Db {
             format!("refunded {shown}: {reason}")
         };
         add_event(
-            &mut tx,
+            tx,
             id.as_str(),
             now,
             "refund",
@@ -225,11 +246,7 @@ impl Db {
             &note,
         )
         .await?;
-        tx.commit().await?;
-        if !r.restock.is_empty() {
-            self.catalog_changed();
-        }
-        Ok(to)
+        Ok(())
     }
 
     /// Check a refund before asking the gateway for it: the state allows it and the amount is

@@ -111,6 +111,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::routes())
+        .merge(crate::pos::routes())
         .merge(pages::routes())
         .merge(crate::webhooks::routes())
         .route("/healthz", axum::routing::get(health))

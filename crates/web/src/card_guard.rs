@@ -58,6 +58,7 @@ the payment provider's page. Nothing was saved.";
 /// Refuse any request carrying a card number; let every other request through untouched.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let api = req.uri().path().starts_with("/api/");
+    let till = req.uri().path().starts_with("/pos/api/");
     let mut field = req.uri().query().and_then(check_query);
     let (parts, body) = req.into_parts();
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
@@ -89,12 +90,18 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             tracing::error!(error = %e, "could not audit a refused card number");
         }
     }
+    if till {
+        let message = format!("{field} looks like it holds a card number. {MESSAGE}");
+        let mut e = crate::pos::error::PosError::invalid(&field, message);
+        e.code = "card_number";
+        return e.into_response();
+    }
     refuse(api, &field)
 }
 
 /// Refusals are audited at most once a minute per address (each is still logged), so a
 /// flood of anonymous requests cannot flood the audit log or hold its lock.
-fn first_in_a_minute(seen: &crate::app::RecentRefusals, ip: &str, now: i64) -> bool {
+pub(crate) fn first_in_a_minute(seen: &crate::app::RecentRefusals, ip: &str, now: i64) -> bool {
     let mut last = seen.lock().unwrap_or_else(|e| e.into_inner());
     if last.len() > 10_000 {
         last.clear();
@@ -154,6 +161,9 @@ fn check_json(value: &Value, path: &str, key: Option<&str>) -> Option<String> {
     let here = || safe_name(if path.is_empty() { "body" } else { path });
     match value {
         Value::String(s) => (!exempt(key, s) && find_card_number(s).is_some()).then(here),
+        // A number under a `..._at` key is a time in milliseconds (13 digits today, and one in
+        // ten of those passes the Luhn check): never card data.
+        Value::Number(_) if key.is_some_and(|k| k.ends_with("_at")) => None,
         Value::Number(n) => {
             let digits = number_digits(n);
             (!exempt(key, &digits) && find_card_number(&digits).is_some()).then(here)
@@ -268,6 +278,19 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
         check_body(&h, v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn millisecond_times_are_not_card_numbers() {
+        // 1763733600003 passes the Luhn check; as a `sold_at` time it is not card data.
+        let at = 1_763_733_600_003u64;
+        assert!(find_card_number(&at.to_string()).is_some());
+        assert_eq!(json_body(&json!({"sold_at": at})), None);
+        // A card number typed as a string into such a field is still refused.
+        assert_eq!(
+            json_body(&json!({"sold_at": PAN})).as_deref(),
+            Some("sold_at")
+        );
     }
 
     #[test]

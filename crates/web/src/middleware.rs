@@ -92,6 +92,9 @@ pub async fn security(State(state): State<AppState>, mut req: Request, next: Nex
     // request happens to carry a session cookie.
     let private = path.starts_with("/admin")
         || path.starts_with("/api/")
+        || path.starts_with("/pos/api/")
+        || path.starts_with("/pos/receipt/")
+        || path.starts_with("/pos/z/")
         || (authed && !path.starts_with("/static/"));
     let method = req.method().clone();
     let mut res = next.run(req).await;

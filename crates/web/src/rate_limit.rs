@@ -16,6 +16,8 @@ pub const ORDERS_PER_HOUR: usize = 20;
 pub const CARTS_PER_HOUR: usize = 120;
 /// Discount codes one address may try in 15 minutes.
 pub const CODES_PER_15_MIN: usize = 30;
+/// Till pairing codes one address may try in 15 minutes.
+pub const PAIRINGS_PER_15_MIN: usize = 10;
 
 /// What is being limited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -26,6 +28,8 @@ pub enum Action {
     Cart,
     /// Trying a discount code.
     Code,
+    /// Typing a till pairing code.
+    Pair,
 }
 
 impl Action {
@@ -34,6 +38,7 @@ impl Action {
             Action::Order => (ORDERS_PER_HOUR, 3_600_000),
             Action::Cart => (CARTS_PER_HOUR, 3_600_000),
             Action::Code => (CODES_PER_15_MIN, 900_000),
+            Action::Pair => (PAIRINGS_PER_15_MIN, 900_000),
         }
     }
 
@@ -47,6 +52,9 @@ impl Action {
             }
             Action::Code => {
                 "too many discount codes tried from your network; please wait 15 minutes"
+            }
+            Action::Pair => {
+                "too many pairing codes tried from this network; please wait 15 minutes"
             }
         }
     }

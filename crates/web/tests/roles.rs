@@ -328,6 +328,12 @@ async fn pages_hide_what_a_role_cannot_use() {
                 true,
             ),
             ("the stock levels", st.body.contains("Main warehouse"), true),
+            // Owners and managers hold Devices; the nav's Tills link follows it.
+            (
+                "Tills link",
+                dash.body.contains("href=\"/admin/devices\""),
+                edits,
+            ),
         ];
         for (what, seen, expected) in shown {
             assert_eq!(seen, expected, "{} sees {what}", who.label);

@@ -14,6 +14,7 @@ pub mod checkout;
 mod client;
 pub mod fraud;
 mod logins;
+pub mod pos;
 mod report;
 mod seed;
 mod shop;

@@ -48,8 +48,10 @@ pub fn tools() -> Option<Tools> {
          (.ci/run does)",
         missing.join(" and ")
     );
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI must run the browser test: {reason}");
+    let required = std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var("STOREFORT_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    if required {
+        panic!("the browser tests must run here (CI or STOREFORT_REQUIRE_BROWSER=1): {reason}");
     }
     eprintln!("SKIPPED the browser test: {reason}");
     None
@@ -190,12 +192,39 @@ impl Drop for Demo {
 }
 
 impl Demo {
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.base
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Stop it (the shop becomes unreachable, as when a till loses its connection).
+    pub fn stop(self) {
+        drop(self);
+    }
+
+    /// The first printed line containing `label`, with the label and what precedes it removed.
+    pub fn printed(&self, label: &str) -> Option<String> {
+        self.lines
+            .iter()
+            .find_map(|l| l.split_once(label).map(|(_, rest)| rest.trim().to_string()))
+    }
+}
+
+impl Demo {
     /// Create and start a demo shop in `dir` that sends its email to the sink on `smtp_port`.
     /// The port is chosen here rather than with `--listen 127.0.0.1:0`, because the shop's
     /// links (the sandbox gateway's redirect and return address) are made from the configured
     /// address, not the bound one.
     pub fn start(dir: &Path, smtp_port: u16) -> Demo {
-        let port = free_port();
+        Demo::start_on(dir, smtp_port, free_port())
+    }
+
+    /// Start (or start again: the data directory is reused) on a given port.
+    pub fn start_on(dir: &Path, smtp_port: u16, port: u16) -> Demo {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_storefort"));
         for (k, _) in std::env::vars() {
             if k.starts_with("STOREFORT_") {

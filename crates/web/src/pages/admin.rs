@@ -38,6 +38,8 @@ pub struct AdminChrome {
     pub reviews: bool,
     /// Orders waiting for a phone check (the badge; 0 hides it).
     pub reviews_waiting: i64,
+    /// May pair, sign out and revoke tills (shows the Tills link).
+    pub tills: bool,
 }
 
 impl AdminChrome {
@@ -54,6 +56,7 @@ impl AdminChrome {
             audit: s.can(Permission::Audit),
             reviews: s.can(Permission::OrdersManage),
             reviews_waiting: state.db.open_reviews_hint().max(0),
+            tills: s.can(Permission::Devices),
         }
     }
 }

@@ -57,6 +57,8 @@ struct AccountPage {
     sessions: Vec<SessionRow>,
     others: usize,
     notice: Option<&'static str>,
+    /// Your till PIN (set, locked).
+    pin: super::admin_staff_pin::PinView,
 }
 
 /// `GET /admin/account`.
@@ -83,8 +85,10 @@ pub async fn show(
     let notice = match q.get("done").map(String::as_str) {
         Some("ended") => Some("That session has ended."),
         Some("ended-others") => Some("All your other sessions have ended."),
+        Some("pin") => Some("Your till PIN is saved. It works on every till from now on."),
         _ => None,
     };
+    let pin = super::admin_staff_pin::pin_view(&state, u.id.as_str()).await?;
     Ok(page(
         StatusCode::OK,
         &AccountPage {
@@ -97,6 +101,7 @@ pub async fn show(
             others: sessions.iter().filter(|r| !r.current).count(),
             sessions,
             notice,
+            pin,
         },
     ))
 }

@@ -128,6 +128,8 @@ struct OrderPage {
     placed: String,
     customer_url: String,
     method: String,
+    /// Sold at a till: no addresses to show (a walk-in sale has none; it is not "erased").
+    till: bool,
     billing: Vec<String>,
     shipping: Vec<String>,
     lines: Vec<LineRow>,
@@ -271,6 +273,7 @@ pub async fn order_page(
             .gateways
             .get(&d.summary.payment_method)
             .map_or_else(|| d.summary.payment_method.clone(), |g| g.label()),
+        till: d.summary.channel == "pos",
         billing: address_lines(
             d.record.billing.as_ref(),
             if erased { "erased" } else { "-" },

@@ -286,6 +286,8 @@ struct MemberPage {
     sessions: Vec<SessionRow>,
     roles: Vec<Opt>,
     notice: Option<String>,
+    /// Their till PIN (set, locked).
+    pin: super::admin_staff_pin::PinView,
 }
 
 fn notice_for(done: &str) -> Option<&'static str> {
@@ -304,6 +306,7 @@ fn notice_for(done: &str) -> Option<&'static str> {
              set it up again at their next sign-in."
         }
         "unchanged" => "Nothing to change.",
+        "pin" => "Till PIN saved. It works on every till from now on.",
         _ => return None,
     })
 }
@@ -334,6 +337,7 @@ pub async fn member(
         .get("done")
         .and_then(|d| notice_for(d))
         .map(str::to_string);
+    let pin = super::admin_staff_pin::pin_view(&state, &id).await?;
     Ok(page(
         StatusCode::OK,
         &MemberPage {
@@ -342,6 +346,7 @@ pub async fn member(
             sessions,
             roles: role_options(&u.role),
             notice,
+            pin,
         },
     ))
 }

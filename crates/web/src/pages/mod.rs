@@ -13,6 +13,8 @@ pub mod admin_customers;
 pub mod admin_customers_detail;
 pub mod admin_customers_form;
 pub mod admin_customers_privacy;
+pub mod admin_devices;
+pub mod admin_devices_actions;
 pub mod admin_fraud_settings;
 pub mod admin_fraud_settings_form;
 pub mod admin_fraud_settings_rules;
@@ -27,6 +29,8 @@ pub mod admin_orders_format;
 pub mod admin_orders_refund;
 pub mod admin_orders_view;
 pub mod admin_payment_scripts;
+pub mod admin_pos;
+pub mod admin_pos_form;
 pub mod admin_products;
 pub mod admin_reauth;
 pub mod admin_reset;
@@ -34,8 +38,10 @@ pub mod admin_reviews;
 pub mod admin_reviews_actions;
 pub mod admin_reviews_format;
 pub mod admin_reviews_view;
+pub mod admin_shifts;
 pub mod admin_staff;
 pub mod admin_staff_actions;
+pub mod admin_staff_pin;
 pub mod admin_stock;
 pub mod admin_variants;
 pub mod cart;
@@ -120,5 +126,8 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_payment_scripts::routes())
         .merge(admin_reviews::routes())
         .merge(admin_fraud_settings::routes())
+        .merge(admin_devices::routes())
+        .merge(admin_pos::routes())
+        .merge(admin_staff_pin::routes())
         .fallback(storefront::not_found)
 }

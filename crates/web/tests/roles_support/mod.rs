@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 mod orders;
+mod pos;
 pub mod routes;
 pub mod scan;
 mod snapshot;
@@ -218,6 +219,7 @@ pub async fn world() -> World {
     ]);
     let shipping = shared.iter().find(|s| s.0 == "shipping").unwrap().1.clone();
     ids.extend(shared);
+    ids.extend(pos::tills(&t).await);
     let anon = |label, cred| Who {
         label,
         cred,

@@ -227,6 +227,22 @@ pub const PAGES: &[PageRoute] = &[
         &[("name", "walk_rule"), ("expression", "order.units > 99"), ("points", "{n}"), ("reason", "Walk {n}"), ("enabled", "on")], P(Settings)),
     ("POST", "/admin/fraud-settings/rules/{rule}/enabled", &[("enabled", "no")], P(Settings)),
     ("POST", "/admin/fraud-settings/rules/{victim_rule}/remove", &[], P(Settings)),
+    // Tills (owners and managers): the walk's till has the cashier signed in (signed out, then
+    // paired again); `{till_victim}` is revoked (password typed at sign-in, minutes ago).
+    ("GET", "/admin/devices", &[], P(Devices)),
+    ("POST", "/admin/devices", &[("name", "Walk till {n}"), ("location_id", "{location}")], P(Devices)),
+    ("POST", "/admin/devices/{till}/sign-out", &[], P(Devices)),
+    ("POST", "/admin/devices/{till}/pairing-code", &[], P(Devices)),
+    ("GET", "/admin/devices/{till_victim}/revoke", &[], P(Devices)),
+    ("POST", "/admin/devices/{till_victim}/revoke", &[], P(Devices)),
+    ("POST", "/admin/staff/{target}/pin", &[("pin", "2580{n}")], P(Devices)),
+    ("GET", "/admin/pos", &[], P(Devices)),
+    ("POST", "/admin/pos",
+        &[("idle_lock_minutes", "{n}"), ("offline_grace_hours", "24"), ("offline_sale_limit", "200.00"),
+          ("cashier_discount_limit", "10"), ("variance_threshold", "5.00"),
+          ("cash_out_approval", "50.00")], P(Devices)),
+    ("POST", "/admin/pos/alerts/{stock_alert}/resolve", &[], P(Devices)),
+    ("GET", "/admin/shifts/{shift}", &[], P(Devices)),
     // Every signed-in staff member's own pages.
     ("GET", "/admin/account", &[], SignedIn),
     ("POST", "/admin/account/sessions/{own_session}/end", &[], SignedIn),
@@ -237,6 +253,7 @@ pub const PAGES: &[PageRoute] = &[
     ("POST", "/admin/mfa/setup", &[("code", "")], SignedIn),
     ("POST", "/admin/mfa/recovery-codes", &[], SignedIn),
     ("GET", "/admin/reauth", &[], SignedIn),
+    ("POST", "/admin/account/pin", &[("pin", "2580{n}"), ("pin_confirm", "2580{n}")], SignedIn),
 ];
 
 /// Admin routes the walk leaves out on purpose: (method, path as in the source, why).

@@ -119,6 +119,7 @@ impl World {
         out.extend(state::staff(db).await);
         out.extend(state::customers(db).await);
         out.extend(checkout(db).await);
+        out.extend(super::pos::snapshot(db).await);
         out.join("\n")
     }
 
