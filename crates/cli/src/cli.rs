@@ -70,6 +70,14 @@ pub enum Command {
     /// a new code, or revoke a lost or stolen till (its next request wipes it).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Encrypted backups: create one now, list, verify with the recovery kit, prune, fetch,
+    /// or make a new backup key pair. `serve` takes them on a schedule.
+    #[command(subcommand)]
+    Backup(crate::cli_backup::BackupCommand),
+    /// Restore the shop from a backup with the recovery kit: checks it, swaps the database in
+    /// atomically (the previous one kept aside), migrates it forward, re-applies customer
+    /// erasures made since, and prints how long it took. Refuses while `serve` runs.
+    Restore(crate::cli_backup::RestoreArgs),
 }
 
 /// `storefort device ...`.
@@ -290,9 +298,24 @@ pub enum BenchCommand {
     /// Fraud screening in-process with 100,000 prior orders behind it: velocity look-ups,
     /// customer history and scoring, p50 and p99 in microseconds.
     Fraud(BenchFraudArgs),
+    /// Backup and restore of a shop with 1,000,000 orders: times, throughput and the peak
+    /// memory of each.
+    Backup(BenchBackupArgs),
     /// The till's API in-process on a 50,000-product catalog: product search latency (p50,
     /// p99) and completed cash sales/s from several tills at once.
     Pos(BenchPosArgs),
+}
+
+/// `storefort bench backup`.
+#[derive(Debug, Args)]
+pub struct BenchBackupArgs {
+    /// Orders in the generated shop (each with a line and a payment).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1_000..=10_000_000))]
+    pub orders: u64,
+    /// Where the shop, its backups and the restored copy are made (default: a temporary
+    /// directory, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
 }
 
 /// `storefort bench pos`.

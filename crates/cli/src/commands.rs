@@ -8,9 +8,12 @@ use std::process::ExitCode;
 use storefort_crypto::master_key::MasterKey;
 
 use crate::cli::{BenchCommand, Cli, Command, DemoArgs, InitArgs};
-use crate::config::{commented_toml, Config};
+use crate::config::{backup_toml, commented_toml, Config};
 use crate::keyfile::KeySource;
 use crate::setup::{self, CliResult};
+
+/// The demo's recovery kit file, in the demo dir (demo only: a real kit stays offline).
+pub const DEMO_KIT: &str = "demo-recovery-kit.txt";
 
 /// The email of the demo shop's owner.
 pub const DEMO_OWNER: &str = "owner@demo.storefort.test";
@@ -68,6 +71,11 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         }
         Command::Keys(c) => crate::keys_cmd::run(&Config::load(Some(&cli.config))?, c).await,
         Command::Secrets(c) => crate::secrets_cmd::run(&Config::load(Some(&cli.config))?, c).await,
+        Command::Backup(c) => crate::backup_cmd::run(&cli.config, c).await,
+        Command::Restore(a) => crate::restore_cmd::run(&Config::load(Some(&cli.config))?, a).await,
+        Command::Bench(BenchCommand::Backup(a)) => crate::bench::backup::run(&a)
+            .await
+            .map(|_| ExitCode::SUCCESS),
     }
 }
 
@@ -103,7 +111,9 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
         )
         .into());
     }
-    let text = commented_toml(&a.data_dir, &a.shop_name, a.listen);
+    let backup_key = storefort_backup::keys::new_identity();
+    let text =
+        commented_toml(&a.data_dir, &a.shop_name, a.listen) + &backup_toml(&backup_key.recipient);
     let base = config_path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -150,15 +160,34 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
         ),
         KeySource::Env => println!("Master key: taken from STOREFORT_MASTER_KEY (no key file written)."),
     }
+    println!();
+    println!(
+        "{}",
+        storefort_backup::keys::recovery_kit(
+            &a.shop_name,
+            &backup_key.identity,
+            &backup_key.recipient,
+            crate::keyfile::key_hex(&source).as_deref(),
+            db.now(),
+        )
+    );
+    println!("Print or save the recovery kit above and keep it OFF this server (a password manager, a safe):");
+    println!(
+        "backups are encrypted to it and this server keeps only its public half. It is shown once."
+    );
+    println!();
     println!("Next: `storefort doctor` to check the set-up, then `storefort serve`.");
     Ok(())
 }
 
 async fn serve(cfg: &Config) -> CliResult<()> {
     setup::master_key(cfg)?;
+    // One server per data dir; `storefort restore` refuses while this lock is held.
+    let _lock = storefort_backup::lock::acquire(&cfg.data_dir)?;
     let db = setup::open_db(cfg).await?;
     crate::retention::spawn(db.clone(), cfg);
-    let running = setup::start(cfg, db).await?;
+    let backups = crate::backup_schedule::start(cfg, &db).await?;
+    let running = setup::start(cfg, db, backups).await?;
     println!("listening on https://{}", running.https);
     let _ = std::io::stdout().flush();
     setup::wait_for_shutdown().await;
@@ -174,8 +203,22 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     if fresh {
         setup::ensure_data_dir(&a.data_dir)?;
         setup::ensure_data_dir(&a.data_dir.join("data"))?;
-        let text = commented_toml(Path::new("data"), "storefort demo shop", a.listen);
+        // The demo keeps its recovery kit beside its config so that backups can be tried out;
+        // a real shop keeps the kit offline (doctor fails a shop whose kit is on the server).
+        let backup_key = storefort_backup::keys::new_identity();
+        let text = commented_toml(Path::new("data"), "storefort demo shop", a.listen)
+            + &backup_toml(&backup_key.recipient);
         setup::write_private(&config_path, &text)?;
+        setup::write_private(
+            &a.data_dir.join(DEMO_KIT),
+            &storefort_backup::keys::recovery_kit(
+                "storefort demo shop",
+                &backup_key.identity,
+                &backup_key.recipient,
+                None,
+                storefort_store::Clock::now_ms(&storefort_store::SystemClock),
+            ),
+        )?;
     }
     let mut cfg = Config::load(Some(&config_path))?;
     if let (true, KeySource::File(path)) = (fresh, KeySource::of(&cfg)) {
@@ -210,7 +253,9 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     crate::seed_checkout::demo_checkout(&db).await?;
     let till = crate::seed_pos::demo_pos(&db, DEMO_OWNER, fresh).await?;
     crate::retention::spawn(db.clone(), &cfg);
-    let running = setup::start(&cfg, db).await?;
+    let _lock = storefort_backup::lock::acquire(&cfg.data_dir)?;
+    let backups = crate::backup_schedule::start(&cfg, &db).await?;
+    let running = setup::start(&cfg, db, backups).await?;
     let base = setup::public_base(running.https);
     println!(
         "storefort demo shop ({})",
@@ -234,6 +279,13 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
         "  Data: {}   The certificate is self-signed, so the browser warns once.",
         a.data_dir.display()
     );
+    if a.data_dir.join(DEMO_KIT).exists() {
+        println!(
+            "  Backups: hourly to {}; recovery kit (demo only) {}",
+            a.data_dir.join("backups").display(),
+            a.data_dir.join(DEMO_KIT).display()
+        );
+    }
     println!("listening on https://{}", running.https);
     let _ = std::io::stdout().flush();
     setup::wait_for_shutdown().await;

@@ -9,7 +9,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 pub use crate::config_policy::{PrivacyConfig, SecurityConfig};
-pub use crate::config_toml::commented_toml;
+pub use crate::config_toml::{backup_toml, commented_toml};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +47,9 @@ pub struct Config {
     /// Fraud screening (the GeoIP database).
     #[serde(default)]
     pub fraud: crate::config_fraud::FraudFileConfig,
+    /// Backups: the recipient key they are encrypted to and where they go.
+    #[serde(default)]
+    pub backup: storefort_backup::settings::BackupConfig,
     /// The config file's directory ("." without one): relative paths are relative to it.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -172,6 +175,7 @@ impl Default for Config {
             privacy: PrivacyConfig::default(),
             payments: Default::default(),
             fraud: Default::default(),
+            backup: Default::default(),
             base_dir: PathBuf::from("."),
         }
     }
@@ -238,6 +242,9 @@ impl Config {
         self.metrics_listen()?;
         self.security.validate()?;
         self.privacy.validate()?;
+        self.backup
+            .validate()
+            .map_err(|e| ConfigError::Invalid(format!("backup: {e}")))?;
         match self.tls.mode {
             TlsMode::Files if self.tls.cert.is_none() || self.tls.key.is_none() => Err(
                 ConfigError::Invalid("tls.mode = \"files\" needs tls.cert and tls.key".into()),
@@ -283,6 +290,12 @@ impl Config {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .join("erasures.log")
+    }
+
+    /// Where backups are staged before upload and restores unpack: `.backup-work` in the data
+    /// dir (the same filesystem as the database, so the restore's swap is a rename).
+    pub fn backup_work_dir(&self) -> PathBuf {
+        self.data_dir.join(".backup-work")
     }
 
     fn optional_addr(field: &str, v: &str) -> Result<Option<SocketAddr>, ConfigError> {

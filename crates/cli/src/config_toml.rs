@@ -69,3 +69,32 @@ level = "info"
 "#
     )
 }
+
+/// The `[backup]` section `storefort init` (and the demo) append: the recipient of the key pair
+/// just made, and a local destination beside the config file (outside the data dir).
+pub fn backup_toml(recipient: &str) -> String {
+    format!(
+        r#"
+[backup]
+# Backups are encrypted to this public key. Its private half is in the recovery kit printed
+# by `storefort init` (or `storefort backup new-identity`): keep the kit offline, never on this
+# server, so a stolen server cannot read its own backups.
+recipients = [{recipient:?}]
+# Schedule and retention (every hour; 24 hourly, 14 daily, 8 weekly) are in admin > Backups.
+# Several destinations at once: keep one off this machine (the 3-2-1 rule).
+[[backup.destinations]]
+name = "local"
+kind = "local"
+path = "backups"
+# An S3-compatible bucket (AWS, Backblaze B2, Wasabi, MinIO...). The secret key is kept
+# encrypted in the database: `storefort secrets set backup.offsite.secret_access_key`.
+# [[backup.destinations]]
+# name = "offsite"
+# kind = "s3"
+# bucket = "my-shop-backups"
+# region = "eu-west-2"
+# endpoint = "https://s3.eu-west-2.amazonaws.com"
+# access_key_id = "AKIA..."
+"#
+    )
+}

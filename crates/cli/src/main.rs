@@ -4,8 +4,11 @@
 use clap::Parser;
 
 mod audit_cmd;
+mod backup_cmd;
+mod backup_schedule;
 mod bench;
 mod cli;
+mod cli_backup;
 mod commands;
 mod config;
 mod config_fraud;
@@ -17,7 +20,9 @@ mod doctor;
 mod keyfile;
 mod keys_cmd;
 mod passwords_cmd;
+mod progress_bar;
 mod redacting_writer;
+mod restore_cmd;
 mod retention;
 mod secrets_cmd;
 mod seed;

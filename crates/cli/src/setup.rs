@@ -218,7 +218,11 @@ pub fn certificates(cfg: &Config) -> CliResult<Certificates> {
 }
 
 /// Start every listener for the shop.
-pub async fn start(cfg: &Config, db: Db) -> CliResult<Running> {
+pub async fn start(
+    cfg: &Config,
+    db: Db,
+    backups: Option<std::sync::Arc<storefort_backup::service::BackupService>>,
+) -> CliResult<Running> {
     let mut web = web_config(cfg)?;
     if let Some(smtp) = web.smtp.as_mut() {
         if smtp.password.is_none() {
@@ -230,7 +234,10 @@ pub async fn start(cfg: &Config, db: Db) -> CliResult<Running> {
         .gateways(&db, &web.public_url)
         .await
         .map_err(|e| crate::config::ConfigError::Invalid(format!("payments: {e}")))?;
-    let state = AppState::with_gateways(db, web, gateways);
+    let mut state = AppState::with_gateways(db, web, gateways);
+    if let Some(svc) = backups {
+        state = state.with_backups(svc);
+    }
     storefort_web::background::spawn_all(&state);
     let app = storefort_web::router(state);
     let on = Listeners {

@@ -250,10 +250,7 @@ impl Db {
 
     /// How many migrations this build knows.
     pub fn known_migrations(&self) -> usize {
-        match self.backend {
-            Backend::Sqlite => MIGRATE_SQLITE.iter().count(),
-            Backend::Postgres => MIGRATE_POSTGRES.iter().count(),
-        }
+        known_migrations(self.backend)
     }
 
     /// The catalog or stock changed: drop cached listings.
@@ -300,6 +297,15 @@ impl Db {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+/// How many migrations this build knows for an engine (a restore refuses a backup whose
+/// database has more).
+pub fn known_migrations(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => MIGRATE_SQLITE.iter().count(),
+        Backend::Postgres => MIGRATE_POSTGRES.iter().count(),
     }
 }
 

@@ -54,7 +54,7 @@ impl Default for WebConfig {
 pub type RecentRefusals = Arc<std::sync::Mutex<std::collections::HashMap<String, i64>>>;
 
 /// Shared by every handler; cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     /// The database.
     pub db: Db,
@@ -69,6 +69,20 @@ pub struct AppState {
     /// Striped locks that serialise payment changes to one order in this process (the
     /// shopper's return and the gateway's webhook often arrive together).
     pub order_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
+    /// Backups (the admin's Backups page); `None` when the server has no `[backup]` settings.
+    pub backups: Option<Arc<storefort_backup::service::BackupService>>,
+}
+
+// By hand: the backup service holds keys and stores that have nothing useful to print.
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("db", &self.db)
+            .field("cfg", &self.cfg)
+            .field("gateways", &self.gateways)
+            .field("backups", &self.backups.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -94,7 +108,14 @@ impl AppState {
             gateways: Arc::new(gateways),
             limits: Default::default(),
             order_locks: Arc::new((0..64).map(|_| tokio::sync::Mutex::new(())).collect()),
+            backups: None,
         }
+    }
+
+    /// The same state with the backup service (run now, check, download on the admin page).
+    pub fn with_backups(mut self, svc: Arc<storefort_backup::service::BackupService>) -> Self {
+        self.backups = Some(svc);
+        self
     }
 
     /// Hold the lock for one order's payment changes.

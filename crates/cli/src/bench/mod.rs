@@ -10,6 +10,7 @@
 //! much the p99 moved (the budget is 20%). `--rate N` paces the catalog load at N
 //! requests a second instead of saturating the machine.
 
+pub mod backup;
 pub mod checkout;
 mod client;
 pub mod fraud;

@@ -4,6 +4,7 @@
 //! the database and says pass, warn or fail, what it found and how to fix it. Later features add
 //! their own checks to the registry. Doctor only reads: it never migrates or changes anything.
 
+mod checks_backup;
 mod checks_db;
 mod checks_files;
 mod checks_fraud;
@@ -236,6 +237,26 @@ pub fn registry() -> Vec<Check> {
             id: "audit_chain",
             title: "Audit log chain",
             run: checks_staff::audit_chain,
+        },
+        Check {
+            id: "backup_recent",
+            title: "Recent backup",
+            run: checks_backup::recent,
+        },
+        Check {
+            id: "backup_offsite",
+            title: "Off-site backup destination",
+            run: checks_backup::offsite,
+        },
+        Check {
+            id: "backup_verified",
+            title: "Backup verified with the kit",
+            run: checks_backup::verified,
+        },
+        Check {
+            id: "backup_identity",
+            title: "Backup identity not on server",
+            run: checks_backup::identity_absent,
         },
         Check {
             id: "fraud_screening",

@@ -40,6 +40,8 @@ pub struct AdminChrome {
     pub reviews_waiting: i64,
     /// May pair, sign out and revoke tills (shows the Tills link).
     pub tills: bool,
+    /// May take and download backups (shows the Backups link).
+    pub backups: bool,
 }
 
 impl AdminChrome {
@@ -57,6 +59,7 @@ impl AdminChrome {
             reviews: s.can(Permission::OrdersManage),
             reviews_waiting: state.db.open_reviews_hint().max(0),
             tills: s.can(Permission::Devices),
+            backups: s.can(Permission::Backups),
         }
     }
 }

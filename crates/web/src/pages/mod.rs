@@ -5,6 +5,9 @@
 pub mod admin;
 pub mod admin_account;
 pub mod admin_audit;
+pub mod admin_backups;
+pub mod admin_backups_actions;
+pub mod admin_backups_settings;
 pub mod admin_checkout_settings;
 pub mod admin_checkout_settings_codes;
 pub mod admin_checkout_settings_shipping;
@@ -129,5 +132,6 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_devices::routes())
         .merge(admin_pos::routes())
         .merge(admin_staff_pin::routes())
+        .merge(admin_backups::routes())
         .fallback(storefront::not_found)
 }

@@ -1,0 +1,181 @@
+//! `storefort restore FILE --identity KIT`: the bad day. Checks the backup, swaps it in
+//! atomically (the previous database kept aside), migrates it forward, re-applies the customer
+//! erasures recorded since, ends every staff session, audits, and prints how long it took.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use storefort_backup::{keys, lock, restore};
+use storefort_store::Backend;
+
+use crate::cli_backup::RestoreArgs;
+use crate::config::Config;
+use crate::keyfile::KeySource;
+use crate::setup::{self, CliResult};
+
+/// Run a restore.
+pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
+    let started = Instant::now();
+    let identities = keys::read_identity_file(&a.identity)?;
+    if !a.file.is_file() {
+        return Err(format!("{} is not a file", a.file.display()).into());
+    }
+    setup::ensure_data_dir(&cfg.data_dir)?;
+    if let Some(pid) = lock::holder(&cfg.data_dir) {
+        if !a.stop_server {
+            return Err(storefort_backup::BackupError::ServerRunning { pid }.into());
+        }
+        stop_server(&cfg.data_dir, pid).await?;
+    }
+    // `restore::restore` holds the shop's lock (`serve.lock`) while it unpacks and swaps.
+    let url = cfg.database_url();
+    let backend = Backend::from_url(&url)?;
+    let target = restore::RestoreTarget {
+        db_url: url.clone(),
+        pg_schema: pg_schema(&url, backend).await?,
+        data_dir: cfg.data_dir.clone(),
+    };
+    let work = cfg.backup_work_dir();
+    setup::ensure_data_dir(&work)?;
+    let progress = crate::progress_bar::for_terminal();
+    let report = restore::restore(
+        &a.file,
+        &identities,
+        storefort_store::db::known_migrations(backend),
+        &target,
+        progress.as_ref(),
+    )
+    .await?;
+    println!(
+        "restored the backup made {} by storefort {} (schema {}); the previous database is kept as {}",
+        storefort_web::pages::render::utc(report.manifest.created_at),
+        report.manifest.storefort_version,
+        report.manifest.schema_version,
+        report.kept_aside
+    );
+    let db = open_restored(cfg, &a.identity, &report.kept_aside).await?;
+    // Sessions in the backup are old ones: everyone signs in again.
+    let ended = sqlx::query("DELETE FROM sessions")
+        .execute(&db.pool)
+        .await?;
+    let tills = db.pos_devices().await.unwrap_or_default();
+    let active_tills: Vec<String> = tills
+        .iter()
+        .filter(|d| d.revoked_at.is_none())
+        .map(|d| d.name.clone())
+        .collect();
+    let took = started.elapsed();
+    setup::audit_cli(
+        &db,
+        "backup.restored",
+        &a.file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default(),
+        &format!(
+            "backup made {}; previous database kept as {}; {} staff session(s) ended; took {:.1} s",
+            storefort_web::pages::render::utc(report.manifest.created_at),
+            report.kept_aside,
+            ended.rows_affected(),
+            took.as_secs_f64()
+        ),
+    )
+    .await?;
+    println!(
+        "database migrated and checked; {} staff session(s) ended (everyone signs in again)",
+        ended.rows_affected()
+    );
+    if !active_tills.is_empty() {
+        println!(
+            "tills paired in this backup: {}. Revoke again any till lost or revoked since the backup was made (`storefort device list`).",
+            active_tills.join(", ")
+        );
+    }
+    println!(
+        "restore took {} (unpack and swap {:.1} s)",
+        seconds(took),
+        report.took.as_secs_f64()
+    );
+    println!("Start the shop again with `storefort serve`.");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+/// The PostgreSQL schema the shop lives in (`public` unless the URL says otherwise).
+async fn pg_schema(url: &str, backend: Backend) -> CliResult<String> {
+    if backend != Backend::Postgres {
+        return Ok(String::new());
+    }
+    let db = storefort_store::Db::connect(url).await?;
+    let s: String = sqlx::query_scalar("SELECT current_schema()")
+        .fetch_one(&db.pool)
+        .await?;
+    db.pool.close().await;
+    Ok(s)
+}
+
+/// Open the restored database the normal way (migrate forward, re-apply erasures). When the
+/// key here does not open it and the recovery kit carries the shop's master key, the kit's key
+/// is installed (the one here kept aside) and the database opened with it.
+async fn open_restored(
+    cfg: &Config,
+    kit: &std::path::Path,
+    kept_aside: &str,
+) -> CliResult<storefort_store::Db> {
+    let first = setup::open_db(cfg).await;
+    let e = match first {
+        Ok(db) => return Ok(db),
+        Err(e) => e,
+    };
+    let kit_key = kit_master_key(&std::fs::read_to_string(kit)?);
+    match (KeySource::of(cfg), kit_key) {
+        (KeySource::File(path), Some(hex)) if setup::master_key(cfg).is_err() || e.to_string().contains("master key") => {
+            if path.exists() {
+                let aside = path.with_extension(format!(
+                    "key.before-restore-{}",
+                    storefort_store::Clock::now_ms(&storefort_store::SystemClock)
+                ));
+                std::fs::rename(&path, &aside)?;
+                println!("the master key here did not open the backup; kept it as {}", aside.display());
+            }
+            setup::write_private(&path, &format!("{hex}\n"))?;
+            println!("installed the master key from the recovery kit at {}", path.display());
+            setup::open_db(cfg).await
+        }
+        _ => Err(format!(
+            "the backup was restored but cannot be opened: {e}. The previous database is kept as {kept_aside}; \
+             put the master key from the recovery kit in place (or set STOREFORT_MASTER_KEY) and run `storefort migrate`"
+        )
+        .into()),
+    }
+}
+
+/// The master key in a recovery kit: a line of exactly 64 hex characters.
+fn kit_master_key(kit: &str) -> Option<String> {
+    kit.lines()
+        .map(str::trim)
+        .find(|l| l.len() == 64 && l.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(str::to_ascii_lowercase)
+}
+
+/// Ask the running server to stop (SIGTERM) and wait up to 30 s for it to let go.
+async fn stop_server(data_dir: &std::path::Path, pid: u32) -> CliResult<()> {
+    let raw = i32::try_from(pid).map_err(|_| format!("bad pid {pid}"))?;
+    let p = rustix::process::Pid::from_raw(raw).ok_or_else(|| format!("bad pid {pid}"))?;
+    rustix::process::kill_process(p, rustix::process::Signal::TERM)
+        .map_err(|e| format!("cannot stop storefort serve (pid {pid}): {e}"))?;
+    println!("asked storefort serve (pid {pid}) to stop");
+    for _ in 0..300 {
+        if lock::holder(data_dir).is_none() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(
+        format!("storefort serve (pid {pid}) did not stop within 30 s; nothing was restored")
+            .into(),
+    )
+}
