@@ -243,12 +243,15 @@ fn unpack<R: Read>(
     progress: &dyn Progress,
     written: &mut Vec<PathBuf>,
 ) -> Result<Manifest, BackupError> {
-    let mut entries = tar.entries().map_err(corrupt)?;
+    // Raw entries: GNU long names and PAX headers are not read into memory (a crafted header
+    // of gigabytes would be); they show up as entries of their own and are refused below.
+    let mut entries = tar.entries().map_err(corrupt)?.raw(true);
     let mut first = entries
         .next()
         .ok_or_else(|| BackupError::Corrupt("the archive is empty".into()))?
         .map_err(corrupt)?;
-    if entry_name(&first)? != MANIFEST_ENTRY
+    if first.header().entry_type() != tar::EntryType::Regular
+        || entry_name(&first)? != MANIFEST_ENTRY
         || first.header().size().map_err(corrupt)? > MANIFEST_MAX
     {
         return Err(BackupError::Corrupt(
@@ -282,7 +285,8 @@ fn unpack<R: Read>(
             )));
         }
         let path = into_dir.join(&part.name);
-        let mut out = File::create(&path).map_err(|e| BackupError::writing(&path, e))?;
+        // The plaintext database: readable by this user only.
+        let mut out = private_file(&path).map_err(|e| BackupError::writing(&path, e))?;
         written.push(path.clone());
         let mut hash = Sha256::new();
         let mut count = 0u64;
@@ -333,6 +337,18 @@ fn decrypt_error(e: age::DecryptError) -> BackupError {
         }
         other => BackupError::Corrupt(other.to_string()),
     }
+}
+
+/// Create (or truncate) a file only its owner can read (0600).
+pub(crate) fn private_file(path: &Path) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path)
 }
 
 /// SHA-256 (lowercase hex) and size of a file, read in a stream.

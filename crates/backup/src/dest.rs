@@ -103,6 +103,18 @@ impl Destination {
         progress: &dyn Progress,
     ) -> Result<(), BackupError> {
         let created_at = check_name(name)?;
+        // Never replace a backup of the same name (two made in the same second, e.g. by
+        // `storefort backup create` beside the schedule): a failed second upload would delete
+        // the good first one.
+        match self.store.head(&self.key(name)).await {
+            Err(object_store::Error::NotFound { .. }) => {}
+            Ok(_) => {
+                return Err(self.fail(format!(
+                    "a backup named {name} is already there; try again in a second"
+                )))
+            }
+            Err(e) => return Err(self.fail(format!("cannot look for {name}: {e}"))),
+        }
         let result = self
             .upload_verified(local, name, sha256, size, created_at, progress)
             .await;
@@ -233,7 +245,7 @@ impl Destination {
     }
 
     /// List the prefix once: complete backups (newest first) and stale incomplete ones.
-    async fn scan(&self) -> Result<(Vec<StoredBackup>, Vec<String>), BackupError> {
+    pub async fn scan(&self) -> Result<(Vec<StoredBackup>, Vec<String>), BackupError> {
         let listing = self
             .store
             .list_with_delimiter(Some(&self.prefix))
@@ -260,30 +272,55 @@ impl Destination {
                 maybe_incomplete.push(file.to_string());
             }
         }
-        let read: Vec<(String, Option<Sidecar>)> = futures::stream::iter(complete)
-            .map(|file| async move {
-                let side = self.read_sidecar(&file).await.ok();
-                (file, side)
-            })
-            .buffered(8)
-            .collect()
-            .await;
+        let read: Vec<(String, Result<Option<Sidecar>, BackupError>)> =
+            futures::stream::iter(complete)
+                .map(|file| async move {
+                    let side = self.sidecar_if_sound(&file).await;
+                    (file, side)
+                })
+                .buffered(8)
+                .collect()
+                .await;
         let mut backups = Vec::new();
         for (file, side) in read {
-            match side {
+            // A sidecar that could not be read (network, throttling) stops the scan: pruning
+            // on a partial view could delete good backups.
+            match side? {
                 Some(s) => backups.push(StoredBackup {
                     name: file,
                     created_at: s.created_at,
                     size: s.size,
                     sha256: s.sha256,
                 }),
-                // A garbage sidecar vouches for nothing: the backup is as good as incomplete.
-                None => maybe_incomplete.push(file),
+                // A garbage sidecar vouches for nothing: after an hour the backup counts as an
+                // interrupted upload.
+                None => {
+                    let old = listing.objects.iter().any(|m| {
+                        m.location.filename() == Some(file.as_str())
+                            && now - m.last_modified.timestamp_millis() > INCOMPLETE_AFTER_MS
+                    });
+                    if old {
+                        maybe_incomplete.push(file);
+                    }
+                }
             }
         }
         backups.sort_by(|a, b| (b.created_at, &b.name).cmp(&(a.created_at, &a.name)));
         maybe_incomplete.sort();
         Ok((backups, maybe_incomplete))
+    }
+
+    /// The sidecar when it is there and sound; `None` when it is missing or damaged; an error
+    /// only when it could not be read at all.
+    async fn sidecar_if_sound(&self, name: &str) -> Result<Option<Sidecar>, BackupError> {
+        match self.store.get(&self.key(&sidecar_name(name))).await {
+            Ok(r) => match r.bytes().await {
+                Ok(b) => Ok(parse_sidecar(&b)),
+                Err(e) => Err(self.fail(format!("cannot read the checksum of {name}: {e}"))),
+            },
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(self.fail(format!("cannot read the checksum of {name}: {e}"))),
+        }
     }
 
     async fn read_sidecar(&self, name: &str) -> Result<Sidecar, BackupError> {
@@ -316,6 +353,12 @@ impl Destination {
         }
         Ok(())
     }
+}
+
+/// A sidecar's JSON, if it parses and holds a proper SHA-256.
+fn parse_sidecar(bytes: &[u8]) -> Option<Sidecar> {
+    let s: Sidecar = serde_json::from_slice(bytes).ok()?;
+    (s.sha256.len() == 64 && s.sha256.bytes().all(|c| c.is_ascii_hexdigit())).then_some(s)
 }
 
 fn sidecar_name(name: &str) -> String {

@@ -52,11 +52,26 @@ pub fn parse_recipient(s: &str) -> Result<Recipient, BackupError> {
 }
 
 /// Read every identity in a recovery kit (or a plain age key file): each line starting with
-/// `AGE-SECRET-KEY-1`; every other line is ignored.
+/// `AGE-SECRET-KEY-1`; every other line is ignored. `-` reads the kit from standard input, so
+/// that it never has to be written to the server's disk.
 pub fn read_identity_file(path: &Path) -> Result<Vec<Identity>, BackupError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        BackupError::Invalid(format!("--identity: cannot read {}: {e}", path.display()))
-    })?;
+    let (text, source) = if path == Path::new("-") {
+        let mut t = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut t).map_err(|e| {
+            BackupError::Invalid(format!("--identity: cannot read standard input: {e}"))
+        })?;
+        (t, "standard input".to_string())
+    } else {
+        let t = std::fs::read_to_string(path).map_err(|e| {
+            BackupError::Invalid(format!("--identity: cannot read {}: {e}", path.display()))
+        })?;
+        (t, path.display().to_string())
+    };
+    parse_identities(&text, &source)
+}
+
+/// The identities in a kit's text; `source` names it in errors.
+pub fn parse_identities(text: &str, source: &str) -> Result<Vec<Identity>, BackupError> {
     let mut out = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -65,19 +80,17 @@ pub fn read_identity_file(path: &Path) -> Result<Vec<Identity>, BackupError> {
         }
         let id = line.parse::<Identity>().map_err(|_| {
             BackupError::Invalid(format!(
-                "--identity: line {} of {} looks like an age identity but is damaged \
+                "--identity: line {} of {source} looks like an age identity but is damaged \
                  (check it was copied in full)",
                 n + 1,
-                path.display()
             ))
         })?;
         out.push(id);
     }
     if out.is_empty() {
         return Err(BackupError::Invalid(format!(
-            "--identity: {} holds no age identity (a line starting {IDENTITY_PREFIX}): \
-             pass the recovery kit printed by `storefort init`",
-            path.display()
+            "--identity: {source} holds no age identity (a line starting {IDENTITY_PREFIX}): \
+             pass the recovery kit printed by `storefort init`"
         )));
     }
     Ok(out)
@@ -85,7 +98,13 @@ pub fn read_identity_file(path: &Path) -> Result<Vec<Identity>, BackupError> {
 
 /// Does `text` contain an age secret key? (`doctor` fails when one is found on the server.)
 pub fn contains_identity(text: &str) -> bool {
-    text.contains(IDENTITY_PREFIX)
+    // A real key, not the prefix in code or docs that talk about keys.
+    text.split_whitespace().any(|w| {
+        w.starts_with(IDENTITY_PREFIX)
+            && w.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '-')
+                .parse::<Identity>()
+                .is_ok()
+    })
 }
 
 /// The recovery kit: a plain-text page the owner prints or stores offline. It holds the
@@ -114,11 +133,11 @@ pub fn recovery_kit(
         Some(m) => format!(
             "MASTER KEY (unlocks customer data; without it a restored shop cannot read\n\
              customer names, emails, addresses or staff 2FA):\n\n    {m}\n\n\
-             On a new machine put it in the file named by `keys.master_key_file` in\n\
-             storefort.toml (mode 0600), or set STOREFORT_MASTER_KEY to it.\n"
+             On a new machine `storefort restore` installs it as the master key file\n\
+             (master.key beside storefort.toml), or set STOREFORT_MASTER_KEY to it.\n"
         ),
-        None => "MASTER KEY: not included in this kit. Keep the master key file (see\n\
-                 `keys.master_key_file` in storefort.toml) with this kit: a restore\n\
+        None => "MASTER KEY: not included in this kit. Keep the master key file (master.key\n\
+                 beside storefort.toml, or `master_key_file`) with this kit: a restore\n\
                  without it cannot read customer data.\n"
             .to_string(),
     };

@@ -55,10 +55,23 @@ pub async fn restore(
     target: &RestoreTarget,
     progress: &dyn Progress,
 ) -> Result<RestoreReport, BackupError> {
-    let started = Instant::now();
     std::fs::create_dir_all(&target.data_dir)
         .map_err(|e| BackupError::writing(&target.data_dir, e))?;
-    let _lock = lock::acquire(&target.data_dir)?;
+    let lock = lock::acquire(&target.data_dir)?;
+    restore_holding(&lock, file, identities, known_schema, target, progress).await
+}
+
+/// [`restore`] for a caller that already holds the shop's lock (the CLI keeps it until the
+/// restored database is migrated and audited, so `serve` cannot start in between).
+pub async fn restore_holding(
+    _lock: &lock::ServeLock,
+    file: &Path,
+    identities: &[Identity],
+    known_schema: usize,
+    target: &RestoreTarget,
+    progress: &dyn Progress,
+) -> Result<RestoreReport, BackupError> {
+    let started = Instant::now();
     let backend = Backend::from_url(&target.db_url)?;
     let live = match backend {
         Backend::Sqlite => Some(sqlite_path(&target.db_url)?),
@@ -76,6 +89,13 @@ pub async fn restore(
     let stamp = stamp();
     let work = work_parent.join(format!("{WORK_PREFIX}{stamp}"));
     std::fs::create_dir_all(&work).map_err(|e| BackupError::writing(&work, e))?;
+    #[cfg(unix)]
+    {
+        // The unpacked database is plaintext: this user only.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| BackupError::writing(&work, e))?;
+    }
     let result = run(
         file,
         identities,
@@ -194,6 +214,7 @@ async fn swap_sqlite(snapshot: &Path, live: &Path, stamp: &str) -> Result<String
                 remove_if_present(&PathBuf::from(format!("{}{ext}", live.display())))?;
             }
             std::fs::hard_link(&live, &aside2).map_err(|e| BackupError::writing(&aside2, e))?;
+            same_owner_and_mode(&live, &snapshot)?;
         }
         std::fs::rename(&snapshot, &live).map_err(|e| BackupError::writing(&live, e))?;
         if let Some(dir) = live.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -209,6 +230,28 @@ async fn swap_sqlite(snapshot: &Path, live: &Path, stamp: &str) -> Result<String
     } else {
         String::new()
     })
+}
+
+/// Give the new file the live file's owner and mode: a restore run as root must not leave a
+/// database the shop's own user cannot open.
+fn same_owner_and_mode(live: &Path, new: &Path) -> Result<(), BackupError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(live).map_err(|e| BackupError::writing(live, e))?;
+        std::fs::set_permissions(new, m.permissions()).map_err(|e| BackupError::writing(new, e))?;
+        let ours = std::fs::metadata(new).map_err(|e| BackupError::writing(new, e))?;
+        if (ours.uid(), ours.gid()) != (m.uid(), m.gid()) {
+            std::os::unix::fs::chown(new, Some(m.uid()), Some(m.gid())).map_err(|e| {
+                BackupError::Invalid(format!(
+                    "cannot give the restored database the owner of {} ({e}): run restore as \
+                     that user (or root); nothing was changed",
+                    live.display()
+                ))
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Fold the live database's WAL into its main file and empty the WAL.

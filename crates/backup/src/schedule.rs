@@ -71,6 +71,10 @@ pub async fn tick(
         return Ok(TickOutcome::NotDue);
     }
     let create = svc.create("system", &NoProgress).await;
+    if matches!(&create, Err(BackupError::Invalid(m)) if m.contains("already running")) {
+        // "Run now" started between the check above and this call: that run counts.
+        return Ok(TickOutcome::NotDue);
+    }
     let mut prune = None;
     let create = match create {
         Ok(report) => {

@@ -209,11 +209,21 @@ impl BackupSettings {
     pub async fn load(db: &Db) -> Result<Self, BackupError> {
         match db.setting(SETTINGS_KEY).await? {
             None => Ok(Self::default()),
-            Some(s) => serde_json::from_str(&s).map_err(|e| {
-                BackupError::Invalid(format!(
-                    "the stored backup settings are unreadable ({e}): save them again in admin"
-                ))
-            }),
+            Some(s) => {
+                let v: Self = serde_json::from_str(&s).map_err(|e| {
+                    BackupError::Invalid(format!(
+                        "the stored backup settings are unreadable ({e}): save them again in admin"
+                    ))
+                })?;
+                // Values changed outside the admin form (e.g. an interval of 0) are refused
+                // rather than obeyed.
+                v.validate().map_err(|e| {
+                    BackupError::Invalid(format!(
+                        "the stored backup settings are out of range ({e}): save them again in admin"
+                    ))
+                })?;
+                Ok(v)
+            }
         }
     }
 

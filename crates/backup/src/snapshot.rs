@@ -145,12 +145,7 @@ async fn pg_dump(db_url: &str, schema: &str, out: &Path) -> Result<(), BackupErr
 
 /// A PostgreSQL schema name we are willing to put into SQL and tool arguments.
 pub(crate) fn check_schema_name(s: &str) -> Result<(), BackupError> {
-    let ok = !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !s.starts_with(|c: char| c.is_ascii_digit());
-    if ok {
+    if storefort_store::db::is_valid_schema_name(s) {
         Ok(())
     } else {
         Err(BackupError::Invalid(format!(

@@ -156,9 +156,17 @@ async fn a_file_without_sidecar_is_never_listed_and_is_pruned_once_stale() {
     assert!(d.list().await.unwrap().is_empty());
     // The fresh one may still be uploading from another process: left alone.
     assert_eq!(d.incomplete().await.unwrap(), vec![stale.clone()]);
-    // A garbage sidecar vouches for nothing.
+    // A garbage sidecar vouches for nothing; the file is still given its hour before it
+    // counts as an interrupted upload.
     std::fs::write(dir.join(format!("{fresh}.sha256")), b"{not json").unwrap();
     assert!(d.list().await.unwrap().is_empty());
+    assert_eq!(d.incomplete().await.unwrap(), vec![stale.clone()]);
+    std::fs::File::options()
+        .write(true)
+        .open(dir.join(&fresh))
+        .unwrap()
+        .set_modified(SystemTime::now() - Duration::from_secs(2 * 3600))
+        .unwrap();
     assert_eq!(d.incomplete().await.unwrap().len(), 2);
 }
 

@@ -31,7 +31,8 @@ pub enum BackupCommand {
 pub struct BackupVerifyArgs {
     /// A backup file, or `latest`.
     pub file: String,
-    /// The recovery kit (a text file holding the AGE-SECRET-KEY line).
+    /// The recovery kit (a text file holding the AGE-SECRET-KEY line); `-` reads it from
+    /// standard input (paste it, then Ctrl-D), so it is never written to the server's disk.
     #[arg(long, value_name = "KIT")]
     pub identity: PathBuf,
 }
@@ -54,7 +55,8 @@ pub struct BackupFetchArgs {
 pub struct RestoreArgs {
     /// The backup file (`storefort backup fetch` copies one from a destination).
     pub file: PathBuf,
-    /// The recovery kit (a text file holding the AGE-SECRET-KEY line).
+    /// The recovery kit (a text file holding the AGE-SECRET-KEY line); `-` reads it from
+    /// standard input (paste it, then Ctrl-D), so it is never written to the server's disk.
     #[arg(long, value_name = "KIT")]
     pub identity: PathBuf,
     /// If `storefort serve` is running on this shop, stop it first (otherwise restore refuses).

@@ -215,6 +215,9 @@ impl Config {
             "pos_shots",
             "browser_shots",
             "bench_log",
+            "require_moto",
+            "test_restore_pause_ms",
+            "backup_identity",
         ]));
         let mut cfg: Config = fig.extract().map_err(Box::new)?;
         cfg.base_dir = PathBuf::from(".");

@@ -27,7 +27,9 @@ pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
         }
         stop_server(&cfg.data_dir, pid).await?;
     }
-    // `restore::restore` holds the shop's lock (`serve.lock`) while it unpacks and swaps.
+    // Hold the shop's lock until the restored database is migrated and audited, so that
+    // `serve` cannot start in between.
+    let lock = lock::acquire(&cfg.data_dir)?;
     let url = cfg.database_url();
     let backend = Backend::from_url(&url)?;
     let target = restore::RestoreTarget {
@@ -38,14 +40,22 @@ pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
     let work = cfg.backup_work_dir();
     setup::ensure_data_dir(&work)?;
     let progress = crate::progress_bar::for_terminal();
-    let report = restore::restore(
+    let report = match restore::restore_holding(
+        &lock,
         &a.file,
         &identities,
         storefort_store::db::known_migrations(backend),
         &target,
         progress.as_ref(),
     )
-    .await?;
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            audit_failure(cfg, &a.file, &e.to_string()).await;
+            return Err(e.into());
+        }
+    };
     println!(
         "restored the backup made {} by storefort {} (schema {}); the previous database is kept as {}",
         storefort_web::pages::render::utc(report.manifest.created_at),
@@ -100,6 +110,18 @@ pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Record a refused or failed restore in the live database's audit log, when it opens.
+async fn audit_failure(cfg: &Config, file: &std::path::Path, reason: &str) {
+    if let Ok(db) = setup::open_db(cfg).await {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let _ = setup::audit_cli(&db, "backup.restore_failed", &name, reason).await;
+        db.pool.close().await;
+    }
+}
+
 fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.as_secs_f64())
 }
@@ -131,19 +153,45 @@ async fn open_restored(
         Err(e) => e,
     };
     let kit_key = kit_master_key(&std::fs::read_to_string(kit)?);
+    let wrong_key = e.to_string().contains("master key");
     match (KeySource::of(cfg), kit_key) {
-        (KeySource::File(path), Some(hex)) if setup::master_key(cfg).is_err() || e.to_string().contains("master key") => {
-            if path.exists() {
-                let aside = path.with_extension(format!(
-                    "key.before-restore-{}",
-                    storefort_store::Clock::now_ms(&storefort_store::SystemClock)
-                ));
+        (KeySource::File(path), Some(hex)) if wrong_key || !path.exists() => {
+            let aside = path.with_extension(format!(
+                "key.before-restore-{}",
+                storefort_store::Clock::now_ms(&storefort_store::SystemClock)
+            ));
+            let had = path.exists();
+            if had {
                 std::fs::rename(&path, &aside)?;
-                println!("the master key here did not open the backup; kept it as {}", aside.display());
             }
             setup::write_private(&path, &format!("{hex}\n"))?;
-            println!("installed the master key from the recovery kit at {}", path.display());
-            setup::open_db(cfg).await
+            std::fs::File::open(&path)?.sync_all()?;
+            match setup::open_db(cfg).await {
+                Ok(db) => {
+                    if had {
+                        println!(
+                            "the master key here did not open the backup: installed the one from the recovery kit at {} (the previous key is kept as {})",
+                            path.display(),
+                            aside.display()
+                        );
+                    } else {
+                        println!("installed the master key from the recovery kit at {}", path.display());
+                    }
+                    Ok(db)
+                }
+                Err(e2) => {
+                    // Neither key opens it: put the original back.
+                    let _ = std::fs::remove_file(&path);
+                    if had {
+                        let _ = std::fs::rename(&aside, &path);
+                    }
+                    Err(format!(
+                        "the backup was restored but neither this shop's master key nor the kit's opens it: {e2}. \
+                         The previous database is kept as {kept_aside}"
+                    )
+                    .into())
+                }
+            }
         }
         _ => Err(format!(
             "the backup was restored but cannot be opened: {e}. The previous database is kept as {kept_aside}; \

@@ -16,14 +16,33 @@ pub const KNOWN: [&str; 1] = [SMTP_PASSWORD];
 /// Longest secret accepted.
 const MAX_LEN: usize = 4096;
 
-/// Check a secret's name; the error lists the names that exist.
-fn known(name: &str) -> CliResult<()> {
-    if KNOWN.contains(&name) {
+/// The secret key of an S3 backup destination: `backup.<name>.secret_access_key`.
+fn s3_secret(dest: &str) -> String {
+    format!("backup.{dest}.secret_access_key")
+}
+
+/// Check a secret's name against the shop's config; the error lists the names that exist.
+fn known(cfg: &Config, name: &str) -> CliResult<()> {
+    let s3: Vec<String> = cfg
+        .backup
+        .destinations
+        .iter()
+        .filter(|d| {
+            matches!(
+                d.kind,
+                storefort_backup::settings::DestinationKind::S3 { .. }
+            )
+        })
+        .map(|d| s3_secret(&d.name))
+        .collect();
+    if KNOWN.contains(&name) || s3.iter().any(|s| s == name) {
         Ok(())
     } else {
+        let mut names: Vec<String> = KNOWN.iter().map(|s| s.to_string()).collect();
+        names.extend(s3);
         Err(format!(
             "unknown secret {name:?}: the shop uses {}",
-            KNOWN.join(", ")
+            names.join(", ")
         )
         .into())
     }
@@ -45,7 +64,7 @@ pub fn read_value(input: impl BufRead) -> CliResult<String> {
 /// Run a `secrets` subcommand.
 pub async fn run(cfg: &Config, cmd: SecretsCommand) -> CliResult<ExitCode> {
     if let SecretsCommand::Set { name } | SecretsCommand::Remove { name } = &cmd {
-        known(name)?;
+        known(cfg, name)?;
     }
     let db = setup::open_db(cfg).await?;
     match cmd {
@@ -79,9 +98,21 @@ mod tests {
 
     #[test]
     fn names_and_values_are_checked() {
-        assert!(known("smtp.password").is_ok());
-        let e = known("smtp.pasword").unwrap_err().to_string();
+        let mut cfg = Config::default();
+        assert!(known(&cfg, "smtp.password").is_ok());
+        let e = known(&cfg, "smtp.pasword").unwrap_err().to_string();
         assert!(e.contains("smtp.password"), "{e}");
+        // An S3 backup destination's key is known only when that destination is configured.
+        assert!(known(&cfg, "backup.offsite.secret_access_key").is_err());
+        cfg.backup.destinations.push(
+            toml::from_str("name = \"offsite\"\nkind = \"s3\"\nbucket = \"shop-backups\"\n")
+                .unwrap(),
+        );
+        assert!(known(&cfg, "backup.offsite.secret_access_key").is_ok());
+        let e = known(&cfg, "backup.other.secret_access_key")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("backup.offsite.secret_access_key"), "{e}");
         assert_eq!(read_value(&b"s3cret pass\n"[..]).unwrap(), "s3cret pass");
         assert_eq!(read_value(&b"x\r\n"[..]).unwrap(), "x");
         assert!(read_value(&b"\n"[..]).is_err());

@@ -309,13 +309,18 @@ pub fn known_migrations(backend: Backend) -> usize {
     }
 }
 
-fn valid_schema_name(s: &str) -> Result<(), StoreError> {
-    let ok = !s.is_empty()
+/// A PostgreSQL schema name safe to put into SQL and tool arguments: 1-63 lowercase letters,
+/// digits and underscores, not starting with a digit.
+pub fn is_valid_schema_name(s: &str) -> bool {
+    !s.is_empty()
         && s.len() <= 63
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !s.starts_with(|c: char| c.is_ascii_digit());
-    if ok {
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn valid_schema_name(s: &str) -> Result<(), StoreError> {
+    if is_valid_schema_name(s) {
         Ok(())
     } else {
         Err(StoreError::Invalid(storefort_core::ValidationError::new(

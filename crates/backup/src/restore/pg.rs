@@ -69,6 +69,10 @@ pub(super) async fn swap(
         .arg("--no-owner")
         .arg("--no-acl")
         .arg("--exit-on-error")
+        // psql refuses meta-commands (`\!` runs a shell) between pg_restore's `\restrict KEY`
+        // and `\unrestrict KEY`: a crafted dump, which anyone holding the public recipient can
+        // make, cannot run commands here (CVE-2025-8714). The key is ours, random per run.
+        .arg(format!("--restrict-key={}", restrict_key()))
         .arg("--use-list")
         .arg(&list)
         .arg("--file=-")
@@ -83,6 +87,17 @@ pub(super) async fn swap(
     let (restore_err, psql_err) = (work.join("pg_restore.err"), work.join("psql.err"));
     blocking(move || pipe(restore, psql, &pre, &post, &restore_err, &psql_err)).await?;
     Ok(if target_exists { aside } else { String::new() })
+}
+
+/// 32 random letters and digits for `--restrict-key`.
+fn restrict_key() -> String {
+    use rand::distributions::Alphanumeric;
+    use rand::Rng;
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect()
 }
 
 /// `<target>_before_restore_<stamp>`, cut to PostgreSQL's 63-character identifier limit.
@@ -185,12 +200,20 @@ fn pipe(
         });
     }
     if !restore_ok {
+        let said = read(restore_err);
+        let too_old = String::from_utf8_lossy(&said).contains("restrict-key");
         return Err(BackupError::Tool {
             tool: "pg_restore".into(),
-            reason: format!(
-                "{}; nothing was changed (the restore was rolled back)",
-                tool_reason(&read(restore_err), restore_status)
-            ),
+            reason: if too_old {
+                "this pg_restore is too old to restore safely (no --restrict-key): install the \
+                 PostgreSQL client 13.22, 14.19, 15.14, 16.10, 17.6 or newer; nothing was changed"
+                    .into()
+            } else {
+                format!(
+                    "{}; nothing was changed (the restore was rolled back)",
+                    tool_reason(&said, restore_status)
+                )
+            },
         });
     }
     Ok(())

@@ -52,9 +52,10 @@ impl BackupService {
         let now = self.db.now();
         let mut report = PruneReport::default();
         for d in &self.destinations {
-            let (backups, incomplete) = match (d.list().await, d.incomplete().await) {
-                (Ok(b), Ok(i)) => (b, i),
-                (Err(e), _) | (_, Err(e)) => {
+            // One scan: what is kept and what is deleted come from the same view.
+            let (backups, incomplete) = match d.scan().await {
+                Ok(v) => v,
+                Err(e) => {
                     report.errors.push((d.name.clone(), super::reason_of(e)));
                     continue;
                 }

@@ -37,6 +37,7 @@ pub(super) async fn prepare_work_dir(dir: &Path) -> Result<(), BackupError> {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let ours = name.starts_with(".backup-")
+                || name.starts_with(".verify-")
                 || (name.starts_with("storefort-") && name.ends_with(".partial"));
             let old = entry
                 .metadata()

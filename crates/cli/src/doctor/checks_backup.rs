@@ -155,6 +155,12 @@ pub fn identity_absent<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
         if let Some(p) = ctx.cfg.master_key_path().parent() {
             dirs.push(p.to_path_buf());
         }
+        // Where a kit is most often left: the operator's home directory.
+        dirs.extend(
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|h| h.parent().is_some()),
+        );
         if std::env::var("STOREFORT_BACKUP_IDENTITY")
             .is_ok_and(|v| storefort_backup::keys::contains_identity(&v))
         {
@@ -190,7 +196,8 @@ fn files_with_identity(dirs: &[PathBuf]) -> Vec<PathBuf> {
             if !seen.insert(canon) {
                 continue;
             }
-            let small = std::fs::metadata(&p).is_ok_and(|m| m.is_file() && m.len() <= 64 * 1024);
+            let small = std::fs::metadata(&p)
+                .is_ok_and(|m| m.is_file() && m.len() > 0 && m.len() <= 64 * 1024);
             if small
                 && std::fs::read(&p).is_ok_and(|b| {
                     storefort_backup::keys::contains_identity(&String::from_utf8_lossy(&b))
@@ -247,7 +254,15 @@ mod tests {
         .unwrap();
         assert!(files_with_identity(&[d.path().to_path_buf()]).is_empty());
         std::fs::create_dir(d.path().join("sub")).unwrap();
-        std::fs::write(d.path().join("sub/kit.txt"), "AGE-SECRET-KEY-1QQQ").unwrap();
+        // Source code mentioning the prefix is not a kit; a real identity is.
+        std::fs::write(
+            d.path().join("notes.rs"),
+            "starts_with(\"AGE-SECRET-KEY-1\")",
+        )
+        .unwrap();
+        assert!(files_with_identity(&[d.path().to_path_buf()]).is_empty());
+        let id = storefort_backup::keys::new_identity().identity;
+        std::fs::write(d.path().join("sub/kit.txt"), format!("kit\n    {id}\n")).unwrap();
         assert_eq!(
             files_with_identity(&[d.path().to_path_buf()]),
             vec![d.path().join("sub/kit.txt")]
