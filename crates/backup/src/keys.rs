@@ -56,6 +56,11 @@ pub fn parse_recipient(s: &str) -> Result<Recipient, BackupError> {
 /// that it never has to be written to the server's disk.
 pub fn read_identity_file(path: &Path) -> Result<Vec<Identity>, BackupError> {
     let (text, source) = if path == Path::new("-") {
+        if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!(
+                "Paste the recovery kit (at least its AGE-SECRET-KEY line), then press Ctrl-D:"
+            );
+        }
         let mut t = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut t).map_err(|e| {
             BackupError::Invalid(format!("--identity: cannot read standard input: {e}"))

@@ -25,6 +25,9 @@ pub struct BackupService {
     work_dir: PathBuf,
     recipients: Vec<age::x25519::Recipient>,
     destinations: Vec<Destination>,
+    /// Destinations that could not be set up (a missing S3 key, a directory that cannot be
+    /// made), with why: every run reports them as failed, and the others still work.
+    broken: Vec<(String, String)>,
     /// Held while a backup runs: one at a time per process.
     running: tokio::sync::Mutex<()>,
 }
@@ -77,7 +80,7 @@ impl BackupService {
             .iter()
             .map(|r| crate::keys::parse_recipient(r))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut destinations = Vec::new();
+        let (mut destinations, mut broken) = (Vec::new(), Vec::new());
         for d in &cfg.destinations {
             let secret = match d.kind {
                 DestinationKind::S3 { .. } => db
@@ -86,7 +89,13 @@ impl BackupService {
                     .or_else(|| std::env::var("AWS_SECRET_ACCESS_KEY").ok()),
                 DestinationKind::Local { .. } => None,
             };
-            destinations.push(Destination::open(d, base_dir, secret)?);
+            match Destination::open(d, base_dir, secret) {
+                Ok(dest) => destinations.push(dest),
+                Err(e) => {
+                    tracing::error!(destination = %d.name, error = %e, "backup destination not usable");
+                    broken.push((d.name.clone(), reason_of(e)));
+                }
+            }
         }
         Ok(Self {
             db,
@@ -95,6 +104,7 @@ impl BackupService {
             work_dir,
             recipients,
             destinations,
+            broken,
             running: tokio::sync::Mutex::new(()),
         })
     }
@@ -102,6 +112,11 @@ impl BackupService {
     /// The destinations, in config order.
     pub fn destinations(&self) -> &[Destination] {
         &self.destinations
+    }
+
+    /// Destinations that could not be set up, with why.
+    pub fn broken(&self) -> &[(String, String)] {
+        &self.broken
     }
 
     /// The destination called `name`.
@@ -223,6 +238,9 @@ impl BackupService {
         for d in &self.destinations {
             let r = d.upload(&partial.0, &name, &sha256, size, progress).await;
             destinations.push((d.name.clone(), r.map_err(reason_of)));
+        }
+        for (name, why) in &self.broken {
+            destinations.push((name.clone(), Err(why.clone())));
         }
         let report = CreateReport {
             name,

@@ -202,6 +202,13 @@ impl BackupSettings {
                 )));
             }
         }
+        if self.keep_hourly + self.keep_daily + self.keep_weekly < 3 {
+            return Err(BackupError::Invalid(format!(
+                "keep_hourly: keeping {} backup(s) in all leaves nothing to go back to when the \
+                 newest is bad; keep at least 3 (hourly, daily and weekly together)",
+                self.keep_hourly + self.keep_daily + self.keep_weekly
+            )));
+        }
         Ok(())
     }
 
@@ -268,6 +275,22 @@ pub struct BackupStatus {
 static STATUS_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 impl BackupStatus {
+    /// Why the newest backup run is not fully good: it failed, or it was stored on some
+    /// destinations only (the failure is recorded at the same time as the success), or the
+    /// last re-read of the stored copies failed. `None` when all is well.
+    pub fn problem(&self) -> Option<String> {
+        if self.last_failure_at.is_some() && self.last_failure_at >= self.last_success_at {
+            return Some(self.last_failure_reason.clone().unwrap_or_default());
+        }
+        if self.last_check_ok == Some(false) {
+            return Some(format!(
+                "the last check of the stored copies failed: {}",
+                self.last_check_note.clone().unwrap_or_default()
+            ));
+        }
+        None
+    }
+
     /// The stored status (empty when nothing ran yet; unreadable counts as empty: it is only
     /// a record and will be rewritten by the next run).
     pub async fn load(db: &Db) -> Result<Self, BackupError> {

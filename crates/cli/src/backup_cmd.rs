@@ -44,7 +44,8 @@ pub async fn run(config_path: &std::path::Path, c: BackupCommand) -> CliResult<E
                     }
                 }
             }
-            print_prune(&svc.prune().await?);
+            // No pruning here: a backup taken by hand on a bad day must not push out the
+            // good one from earlier this hour. The schedule (or `backup prune`) applies it.
             Ok(if failed == 0 {
                 ExitCode::SUCCESS
             } else {
@@ -143,29 +144,18 @@ async fn verify(cfg: &Config, a: BackupVerifyArgs) -> CliResult<ExitCode> {
     setup::ensure_data_dir(&work)?;
     let db = setup::open_db(cfg).await.ok();
     let backend = storefort_store::Backend::from_url(&cfg.database_url())?;
-    let mut fetched = None;
-    let file = if a.file == "latest" {
-        let db = db.as_ref().ok_or(
-            "`latest` needs the shop's database to find the destinations; give a file instead",
-        )?;
-        let svc = service(cfg, db).await?.ok_or_else(not_set_up)?;
-        let tmp = tempfile::Builder::new()
-            .prefix("verify-")
-            .suffix(".sfbak")
-            .tempfile_in(&work)?
-            .into_temp_path();
-        let name = latest_name(&svc, None).await?;
-        let dest = first_with(&svc, &name, None).await?;
-        println!("verifying {name} from {dest}");
-        svc.destination(&dest)
-            .ok_or("destination vanished")?
-            .fetch(&name, &tmp)
-            .await?;
-        let path = tmp.to_path_buf();
-        fetched = Some(tmp);
-        path
+    let (file, fetched) = match &db {
+        Some(db) => local_or_fetched(cfg, db, &a.file).await?,
+        None => (std::path::PathBuf::from(&a.file), None),
+    };
+    // Only a backup this shop stored counts for doctor, not any file verified here.
+    let from_destination = fetched.is_some();
+    let label = if from_destination {
+        a.file.clone()
     } else {
-        std::path::PathBuf::from(&a.file)
+        file.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
     };
     let pg_admin = (backend == storefort_store::Backend::Postgres).then(|| cfg.database_url());
     let key = setup::master_key(cfg).ok();
@@ -186,17 +176,10 @@ async fn verify(cfg: &Config, a: BackupVerifyArgs) -> CliResult<ExitCode> {
         Err(e) => (false, e.to_string()),
     };
     if let Some(db) = &db {
-        BackupStatus::record_verify(db, ok, &note).await?;
-        setup::audit_cli(
-            db,
-            "backup.verified",
-            &file
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            &note,
-        )
-        .await?;
+        if from_destination {
+            BackupStatus::record_verify(db, ok, &note).await?;
+        }
+        setup::audit_cli(db, "backup.verified", &label, &note).await?;
     }
     let r = outcome?;
     println!(
@@ -218,6 +201,9 @@ async fn verify(cfg: &Config, a: BackupVerifyArgs) -> CliResult<ExitCode> {
         println!("  {table:<28} {n:>10}");
     }
     println!("verified in {:.1} s", r.took.as_secs_f64());
+    if !from_destination {
+        println!("(a file given by path is not recorded for `storefort doctor`: verify `latest` or a name from `storefort backup list`)");
+    }
     Ok(if ok {
         ExitCode::SUCCESS
     } else {
@@ -246,8 +232,49 @@ async fn fetch(svc: &BackupService, a: BackupFetchArgs) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `arg` as a local file; or, when it is `latest` or a backup name, fetched from the
+/// destinations into the work dir (removed when the returned guard drops).
+pub async fn local_or_fetched(
+    cfg: &Config,
+    db: &Db,
+    arg: &str,
+) -> CliResult<(std::path::PathBuf, Option<tempfile::TempPath>)> {
+    let path = std::path::PathBuf::from(arg);
+    if path.is_file() {
+        return Ok((path, None));
+    }
+    let by_name = arg == "latest" || storefort_backup::dest::parse_name(arg).is_some();
+    if !by_name {
+        return Err(format!(
+            "{arg} is not a file: give a backup file, a name from `storefort backup list`, or `latest`"
+        )
+        .into());
+    }
+    let svc = service(cfg, db).await?.ok_or_else(not_set_up)?;
+    let name = if arg == "latest" {
+        latest_name(&svc, None).await?
+    } else {
+        arg.to_string()
+    };
+    let dest = first_with(&svc, &name, None).await?;
+    let work = cfg.backup_work_dir();
+    setup::ensure_data_dir(&work)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".fetch-")
+        .suffix(".sfbak")
+        .tempfile_in(&work)?
+        .into_temp_path();
+    println!("fetching {name} from {dest}");
+    svc.destination(&dest)
+        .ok_or("destination vanished")?
+        .fetch(&name, &tmp)
+        .await?;
+    Ok((tmp.to_path_buf(), Some(tmp)))
+}
+
 /// The newest good backup (on `from`, or on any destination).
 async fn latest_name(svc: &BackupService, from: Option<&str>) -> CliResult<String> {
+    known_destination(svc, from)?;
     let mut best: Option<(i64, String)> = None;
     for (dest, listing) in svc.list().await {
         if from.is_some_and(|f| f != dest) {
@@ -265,8 +292,25 @@ async fn latest_name(svc: &BackupService, from: Option<&str>) -> CliResult<Strin
         .ok_or_else(|| "no backups found on the destinations".into())
 }
 
+/// `--from` names a destination in `[backup]`.
+fn known_destination(svc: &BackupService, from: Option<&str>) -> CliResult<()> {
+    let Some(f) = from else { return Ok(()) };
+    let mut names: Vec<&str> = svc.destinations().iter().map(|d| d.name.as_str()).collect();
+    names.extend(svc.broken().iter().map(|(n, _)| n.as_str()));
+    if names.contains(&f) {
+        Ok(())
+    } else {
+        Err(format!(
+            "--from: there is no destination named {f:?} (this shop has: {})",
+            names.join(", ")
+        )
+        .into())
+    }
+}
+
 /// The first destination (or `from`) holding `name`.
 async fn first_with(svc: &BackupService, name: &str, from: Option<&str>) -> CliResult<String> {
+    known_destination(svc, from)?;
     for (dest, listing) in svc.list().await {
         if from.is_some_and(|f| f != dest) {
             continue;
@@ -290,28 +334,17 @@ fn print_prune(r: &storefort_backup::service::PruneReport) {
     }
 }
 
-/// 1536 -> "1.5 KiB".
+/// Sizes as the admin page shows them (1,500 bytes -> "1.5 KB").
 pub fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    storefort_web::pages::admin_backups::human_size(n)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn sizes_read_like_a_person_writes_them() {
-        assert_eq!(super::human_bytes(512), "512 B");
-        assert_eq!(super::human_bytes(1536), "1.5 KiB");
-        assert_eq!(super::human_bytes(3 * 1024 * 1024 * 1024), "3.0 GiB");
+        assert_eq!(super::human_bytes(512), "512 bytes");
+        assert_eq!(super::human_bytes(1500), "1.5 KB");
+        assert_eq!(super::human_bytes(3_000_000_000), "3.0 GB");
     }
 }

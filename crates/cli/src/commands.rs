@@ -183,7 +183,7 @@ async fn init(config_path: &std::path::Path, a: InitArgs) -> CliResult<()> {
 async fn serve(cfg: &Config) -> CliResult<()> {
     setup::master_key(cfg)?;
     // One server per data dir; `storefort restore` refuses while this lock is held.
-    let _lock = storefort_backup::lock::acquire(&cfg.data_dir)?;
+    let _lock = serve_lock(cfg)?;
     let db = setup::open_db(cfg).await?;
     crate::retention::spawn(db.clone(), cfg);
     let backups = crate::backup_schedule::start(cfg, &db).await?;
@@ -192,6 +192,18 @@ async fn serve(cfg: &Config) -> CliResult<()> {
     let _ = std::io::stdout().flush();
     setup::wait_for_shutdown().await;
     Ok(())
+}
+
+/// The data dir's lock: one server per shop (and `storefort restore` waits for it).
+fn serve_lock(cfg: &Config) -> CliResult<storefort_backup::lock::ServeLock> {
+    storefort_backup::lock::acquire(&cfg.data_dir).map_err(|e| match e {
+        storefort_backup::BackupError::ServerRunning { pid } => format!(
+            "another storefort (pid {pid}) is already running on {}: stop it first",
+            cfg.data_dir.display()
+        )
+        .into(),
+        e => e.into(),
+    })
 }
 
 async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
@@ -253,7 +265,7 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
     crate::seed_checkout::demo_checkout(&db).await?;
     let till = crate::seed_pos::demo_pos(&db, DEMO_OWNER, fresh).await?;
     crate::retention::spawn(db.clone(), &cfg);
-    let _lock = storefort_backup::lock::acquire(&cfg.data_dir)?;
+    let _lock = serve_lock(&cfg)?;
     let backups = crate::backup_schedule::start(&cfg, &db).await?;
     let running = setup::start(&cfg, db, backups).await?;
     let base = setup::public_base(running.https);

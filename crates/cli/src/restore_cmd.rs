@@ -17,9 +17,6 @@ use crate::setup::{self, CliResult};
 pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
     let started = Instant::now();
     let identities = keys::read_identity_file(&a.identity)?;
-    if !a.file.is_file() {
-        return Err(format!("{} is not a file", a.file.display()).into());
-    }
     setup::ensure_data_dir(&cfg.data_dir)?;
     if let Some(pid) = lock::holder(&cfg.data_dir) {
         if !a.stop_server {
@@ -30,6 +27,17 @@ pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
     // Hold the shop's lock until the restored database is migrated and audited, so that
     // `serve` cannot start in between.
     let lock = lock::acquire(&cfg.data_dir)?;
+    // A backup name or `latest` is fetched from the destinations first (the database is
+    // opened for that only, and closed again before anything is swapped).
+    let arg = a.file.to_string_lossy().to_string();
+    let (file, _fetched) = if a.file.is_file() {
+        (a.file.clone(), None)
+    } else {
+        let db = setup::open_db(cfg).await?;
+        let got = crate::backup_cmd::local_or_fetched(cfg, &db, &arg).await;
+        db.pool.close().await;
+        got?
+    };
     let url = cfg.database_url();
     let backend = Backend::from_url(&url)?;
     let target = restore::RestoreTarget {
@@ -42,7 +50,7 @@ pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
     let progress = crate::progress_bar::for_terminal();
     let report = match restore::restore_holding(
         &lock,
-        &a.file,
+        &file,
         &identities,
         storefort_store::db::known_migrations(backend),
         &target,
@@ -156,10 +164,17 @@ async fn open_restored(
     let wrong_key = e.to_string().contains("master key");
     match (KeySource::of(cfg), kit_key) {
         (KeySource::File(path), Some(hex)) if wrong_key || !path.exists() => {
-            let aside = path.with_extension(format!(
-                "key.before-restore-{}",
-                storefort_store::Clock::now_ms(&storefort_store::SystemClock)
-            ));
+            // Named like the database kept aside: `.before-restore-<UTC time>`.
+            let stamp = kept_aside
+                .rsplit("before_restore_")
+                .next()
+                .and_then(|t| t.rsplit("before-restore-").next())
+                .filter(|t| !t.is_empty() && !t.contains('/'))
+                .map(str::to_string)
+                .unwrap_or_else(|| {
+                    storefort_store::Clock::now_ms(&storefort_store::SystemClock).to_string()
+                });
+            let aside = path.with_extension(format!("key.before-restore-{stamp}"));
             let had = path.exists();
             if had {
                 std::fs::rename(&path, &aside)?;
@@ -173,6 +188,10 @@ async fn open_restored(
                             "the master key here did not open the backup: installed the one from the recovery kit at {} (the previous key is kept as {})",
                             path.display(),
                             aside.display()
+                        );
+                        println!(
+                            "A recovery kit printed on this machine before (by `init`) now holds the wrong master key: \
+                             run `storefort backup new-identity`, keep the new kit offline and put its recipient in [backup]."
                         );
                     } else {
                         println!("installed the master key from the recovery kit at {}", path.display());
@@ -217,7 +236,10 @@ async fn stop_server(data_dir: &std::path::Path, pid: u32) -> CliResult<()> {
         .map_err(|e| format!("cannot stop storefort serve (pid {pid}): {e}"))?;
     println!("asked storefort serve (pid {pid}) to stop");
     for _ in 0..300 {
-        if lock::holder(data_dir).is_none() {
+        // Gone when it let go of the shop and the process itself has ended (it may still be
+        // closing connections after releasing the lock).
+        let exited = rustix::process::test_kill_process(p).is_err();
+        if lock::holder(data_dir).is_none() && exited {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -41,7 +41,8 @@ fn known(cfg: &Config, name: &str) -> CliResult<()> {
         let mut names: Vec<String> = KNOWN.iter().map(|s| s.to_string()).collect();
         names.extend(s3);
         Err(format!(
-            "unknown secret {name:?}: the shop uses {}",
+            "unknown secret {name:?}: the shop uses {} (an S3 backup destination's key, \
+             backup.<name>.secret_access_key, is known once that destination is in [backup])",
             names.join(", ")
         )
         .into())
@@ -75,7 +76,11 @@ pub async fn run(cfg: &Config, cmd: SecretsCommand) -> CliResult<ExitCode> {
             println!("{name} stored encrypted; restart `storefort serve` to use it");
         }
         SecretsCommand::List => {
-            for name in db.secret_names().await? {
+            let names = db.secret_names().await?;
+            if names.is_empty() {
+                println!("no secrets stored");
+            }
+            for name in names {
                 println!("{name}");
             }
         }

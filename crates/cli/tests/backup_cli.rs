@@ -193,58 +193,30 @@ async fn a_wrong_kit_or_a_damaged_file_changes_nothing() {
     more_customers(s.dir.path(), "later", 1).await;
     let before = customer_names(s.dir.path()).await;
 
-    // Another shop's kit.
+    // Another shop's kit; a truncated copy; a kit file with no identity in it (names the flag).
     let other = shop();
-    let out = run(
-        &s.config,
-        &[
-            "restore",
-            file.to_str().unwrap(),
-            "--identity",
-            other.kit.to_str().unwrap(),
-        ],
-    );
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("cannot open the backup"),
-        "{}",
-        stderr(&out)
-    );
-
-    // A truncated copy.
     let bytes = std::fs::read(&file).unwrap();
     let cut = s.dir.path().join("cut.sfbak");
     std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).unwrap();
-    let out = run(
-        &s.config,
-        &[
-            "restore",
-            cut.to_str().unwrap(),
-            "--identity",
-            s.kit.to_str().unwrap(),
-        ],
-    );
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("damaged or incomplete"),
-        "{}",
-        stderr(&out)
-    );
-
-    // A kit file with no identity in it names the flag.
     let empty = s.dir.path().join("empty-kit.txt");
     std::fs::write(&empty, "nothing here\n").unwrap();
-    let out = run(
-        &s.config,
-        &[
-            "restore",
-            file.to_str().unwrap(),
-            "--identity",
-            empty.to_str().unwrap(),
-        ],
-    );
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("--identity"), "{}", stderr(&out));
+    for (backup, kit, says) in [
+        (&file, &other.kit, "cannot open the backup"),
+        (&cut, &s.kit, "damaged or incomplete"),
+        (&file, &empty, "--identity"),
+    ] {
+        let out = run(
+            &s.config,
+            &[
+                "restore",
+                backup.to_str().unwrap(),
+                "--identity",
+                kit.to_str().unwrap(),
+            ],
+        );
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains(says), "{says}: {}", stderr(&out));
+    }
 
     assert_eq!(
         customer_names(s.dir.path()).await,
@@ -283,6 +255,13 @@ async fn restore_refuses_while_serve_runs_unless_told_to_stop_it() {
         "{}",
         stderr(&out)
     );
+    // Reap serve as soon as it exits (as its service manager would): restore waits for the
+    // process to be gone, not only for it to let go of the lock.
+    let pid = serve.id();
+    let waiter = std::thread::spawn(move || {
+        let status = serve.wait().unwrap();
+        (status, Instant::now())
+    });
     let out = ok(
         &s.config,
         &[
@@ -293,9 +272,17 @@ async fn restore_refuses_while_serve_runs_unless_told_to_stop_it() {
             "--stop-server",
         ],
     );
-    assert!(out.contains("asked storefort serve"), "{out}");
-    let status = serve.wait().unwrap();
+    let restored_at = Instant::now();
+    assert!(
+        out.contains(&format!("asked storefort serve (pid {pid})")),
+        "{out}"
+    );
+    let (status, exited_at) = waiter.join().unwrap();
     assert!(status.success() || status.code().is_none(), "{status:?}");
+    assert!(
+        exited_at <= restored_at,
+        "restore finished before serve had exited"
+    );
 }
 
 #[tokio::test]
@@ -395,4 +382,125 @@ async fn doctor_reports_the_backup_checks() {
     std::fs::write(&s.config, cut).unwrap();
     let v = doctor(&s.config);
     assert_eq!(status(&v, "backup_recent"), "fail", "{v}");
+}
+
+#[tokio::test]
+async fn a_backup_from_an_older_schema_is_migrated_forward() {
+    use storefort_backup::{archive, keys, progress::NoProgress, snapshot};
+    let s = shop();
+    let db = open_db(s.dir.path()).await;
+    add_customers(&db, 1).await;
+    let known = db.applied_migrations().await.unwrap();
+    // A shop from before the tills existed: the newest migration (0007, tills) undone.
+    for t in [
+        "pos_offline_grants",
+        "pos_refund_lines",
+        "pos_stock_alerts",
+        "pos_refunds",
+        "pos_sales",
+        "pos_cash_movements",
+        "pos_shifts",
+        "pos_pins",
+        "pos_devices",
+    ] {
+        sqlx::query(&format!("DROP TABLE {t}"))
+            .execute(&db.pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    let url = format!(
+        "sqlite://{}",
+        s.dir.path().join("storefort-data/storefort.db").display()
+    );
+    let work = tempfile::tempdir().unwrap();
+    let manifest = snapshot::take(&db, &url, "Shop", work.path())
+        .await
+        .unwrap();
+    assert_eq!(manifest.schema_version, known - 1);
+    db.pool.close().await;
+    let toml = std::fs::read_to_string(&s.config).unwrap();
+    let recipient = toml
+        .lines()
+        .find_map(|l| l.strip_prefix("recipients = [\""))
+        .and_then(|r| r.strip_suffix("\"]"))
+        .unwrap();
+    let file = s.dir.path().join("older.sfbak");
+    archive::write(
+        std::fs::File::create(&file).unwrap(),
+        &[keys::parse_recipient(recipient).unwrap()],
+        &manifest,
+        work.path(),
+        &NoProgress,
+    )
+    .unwrap();
+
+    ok(
+        &s.config,
+        &[
+            "restore",
+            file.to_str().unwrap(),
+            "--identity",
+            s.kit.to_str().unwrap(),
+        ],
+    );
+    let db = open_db(s.dir.path()).await;
+    assert_eq!(
+        db.applied_migrations().await.unwrap(),
+        known,
+        "migrated forward"
+    );
+    assert!(
+        db.pos_devices().await.unwrap().is_empty(),
+        "the tills tables exist again"
+    );
+    assert_eq!(customer_names(s.dir.path()).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_destination_that_cannot_be_used_fails_alone_and_is_reported() {
+    let s = shop();
+    // An off-site bucket whose secret key was never stored.
+    let mut toml = std::fs::read_to_string(&s.config).unwrap();
+    toml.push_str(
+        "\n[[backup.destinations]]\nname = \"offsite\"\nkind = \"s3\"\nbucket = \"shop-backups\"\n\
+         region = \"eu-west-2\"\nendpoint = \"http://127.0.0.1:9\"\nallow_http = true\n\
+         access_key_id = \"AKIATEST\"\n",
+    );
+    std::fs::write(&s.config, toml).unwrap();
+    let out = storefort(&s.config)
+        .args(["backup", "create"])
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .output()
+        .unwrap();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("local: stored and checked"), "{text}");
+    assert!(
+        text.contains("offsite: FAILED")
+            && text.contains("storefort secrets set backup.offsite.secret_access_key"),
+        "{text}"
+    );
+    let list = ok(&s.config, &["backup", "list"]);
+    assert!(list.contains("local: 1 backup(s)"), "{list}");
+    assert!(list.contains("offsite: cannot list"), "{list}");
+    // Stored, but not everywhere: doctor warns instead of passing.
+    let out = run(&s.config, &["doctor", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let recent = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "backup_recent")
+        .unwrap();
+    assert_eq!(recent["status"], "warn", "{recent}");
+    assert!(
+        recent["detail"].as_str().unwrap().contains("offsite"),
+        "{recent}"
+    );
 }

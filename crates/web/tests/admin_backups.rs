@@ -170,7 +170,7 @@ async fn run_now_lists_the_backup_check_catches_damage_and_download_needs_the_pa
     assert_eq!(res.status, StatusCode::SEE_OTHER);
     assert_eq!(
         res.header(header::LOCATION),
-        "/admin/reauth?next=%2Fadmin%2Fbackups"
+        "/admin/reauth?next=%2Fadmin%2Fbackups%3Fdone%3Dpassword"
     );
     assert!(res.body.is_empty(), "nothing streamed");
     assert!(audit_log(&t, "backup.downloaded").await.is_empty());
@@ -179,10 +179,17 @@ async fn run_now_lists_the_backup_check_catches_damage_and_download_needs_the_pa
         .post(
             &t,
             "/admin/reauth",
-            &[("password", OWNER_PASSWORD), ("next", PAGE)],
+            &[
+                ("password", OWNER_PASSWORD),
+                ("next", "/admin/backups?done=password"),
+            ],
         )
         .await;
     assert_eq!(typed.status, StatusCode::SEE_OTHER, "{}", typed.body);
+    // Back on the page, which says what to do next.
+    assert_eq!(typed.location(), "/admin/backups?done=password");
+    let back = o.get(&t, "/admin/backups?done=password").await;
+    assert!(back.body.contains("press Download again"), "{}", back.body);
     let res = post_raw(&t, "/admin/backups/download", &o.cookie, &form).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.header(header::CONTENT_TYPE), "application/octet-stream");

@@ -66,7 +66,7 @@ impl Destination {
                     })?;
                 let secret = secret_access_key.filter(|k| !k.is_empty()).ok_or_else(|| {
                     BackupError::Invalid(format!(
-                        "destination {0}: no S3 secret access key: store it with `storefort secret set backup.{0}.secret_access_key` (or set AWS_SECRET_ACCESS_KEY)",
+                        "destination {0}: no S3 secret access key: store it with `storefort secrets set backup.{0}.secret_access_key` (or set AWS_SECRET_ACCESS_KEY)",
                         cfg.name
                     ))
                 })?;

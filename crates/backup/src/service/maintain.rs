@@ -99,6 +99,11 @@ impl BackupService {
             .iter()
             .zip(lists)
             .map(|(d, r)| (d.name.clone(), r.map_err(super::reason_of)))
+            .chain(
+                self.broken
+                    .iter()
+                    .map(|(n, why)| (n.clone(), Err(why.clone()))),
+            )
             .collect()
     }
 
@@ -120,6 +125,9 @@ impl BackupService {
                 },
             };
             destinations.push((d.name.clone(), r));
+        }
+        for (name, why) in &self.broken {
+            destinations.push((name.clone(), Err(why.clone())));
         }
         let report = CheckReport { destinations };
         let (now, ok, note) = (self.db.now(), report.ok(), report.note());

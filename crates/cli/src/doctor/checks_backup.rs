@@ -43,17 +43,20 @@ pub fn recent<'a>(ctx: &'a Ctx<'a>) -> BoxFuture<'a, Finding> {
         let now = ctx.now * 1000;
         let window = 2 * i64::from(settings.interval_minutes) * 60_000;
         let failure = status
-            .last_failure_reason
-            .as_deref()
-            .filter(|_| status.last_failure_at > status.last_success_at)
-            .map(|r| format!("; the last attempt failed: {r}"))
+            .problem()
+            .map(|r| format!("; {r}"))
             .unwrap_or_default();
         match status.last_success_at {
-            Some(at) if now - at <= window => Finding::pass(format!(
-                "last backup {} ago (every {} min){failure}",
+            Some(at) if now - at <= window && failure.is_empty() => Finding::pass(format!(
+                "last backup {} ago (every {} min)",
                 ago(now - at),
                 settings.interval_minutes
             )),
+            // Recent, but not everywhere (or a stored copy failed its check).
+            Some(at) if now - at <= window => Finding::warn(
+                format!("last backup {} ago{failure}", ago(now - at)),
+                "see admin > Backups for the failing destination; `storefort backup create` shows each one's outcome",
+            ),
             Some(at) => Finding::fail(
                 format!(
                     "no backup for {} (the schedule is every {} min){failure}",

@@ -122,7 +122,7 @@ fn status_lines(
         (Some(t), None) => format!("{} UTC", utc(t)),
         _ => "none".to_string(),
     };
-    let failing = st.last_failure_at > st.last_success_at;
+    let failing = st.problem().is_some();
     let verdict = |at: Option<i64>, ok: Option<bool>, note: &Option<String>, never: &str| {
         let Some(t) = at else {
             return (never.to_string(), "");
@@ -149,7 +149,7 @@ fn status_lines(
         st.last_verify_at,
         st.last_verify_ok,
         &st.last_verify_note,
-        "never: on a computer that holds the recovery kit, run storefort backup verify latest --identity KIT",
+        "never: on the server run storefort backup verify latest --identity - and paste the recovery kit",
     );
     let interval_ms = i64::from(set.interval_minutes) * 60_000;
     let next = if !configured {
@@ -281,8 +281,7 @@ pub async fn backups_page(
             });
         }
     }
-    let failing = (st.last_failure_at > st.last_success_at)
-        .then(|| st.last_failure_reason.clone().unwrap_or_default());
+    let failing = st.problem();
     Ok(page(
         status,
         &BackupsPage {
@@ -304,6 +303,7 @@ fn notice_for(done: &str) -> Option<&'static str> {
         "started" => "Backup started. It runs in the background: reload this page in a minute to see it listed.",
         "created" => "Backup done: it is listed below.",
         "settings" => "Backup settings saved. The schedule and retention use them from the next run.",
+        "password" => "Password confirmed: press Download again to get the file (it is asked for again after a few minutes).",
         _ => return None,
     })
 }

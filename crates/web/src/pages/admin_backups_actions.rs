@@ -132,7 +132,7 @@ pub async fn download(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let f = checked_form(&s, &body)?;
-    if let Err(to) = s.require_recent_password(&state, PAGE) {
+    if let Err(to) = s.require_recent_password(&state, &url_with(PAGE, &[("done", "password")])) {
         return Ok(to.into_response());
     }
     let svc = service(&state)?;
