@@ -86,5 +86,8 @@ async fn the_smtp_password_is_stored_encrypted_and_doctor_warns_when_it_is_in_th
     let out = run(&config, &["secrets", "remove", "smtp.password"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("removed"), "{}", stdout(&out));
-    assert_eq!(stdout(&run(&config, &["secrets", "list"])), "no secrets stored\n");
+    assert_eq!(
+        stdout(&run(&config, &["secrets", "list"])),
+        "no secrets stored\n"
+    );
 }
