@@ -5,6 +5,7 @@
 //! failed or interrupted upload therefore never lists as good, and leftovers without a sidecar
 //! are pruned later ([`Destination::incomplete`]).
 
+mod ledger;
 mod names;
 mod open;
 mod read;

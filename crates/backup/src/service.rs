@@ -28,8 +28,36 @@ pub struct BackupService {
     /// Destinations that could not be set up (a missing S3 key, a directory that cannot be
     /// made), with why: every run reports them as failed, and the others still work.
     broken: Vec<(String, String)>,
+    /// The erasure ledger file, copied beside the backups after each one.
+    erasure_ledger: Option<PathBuf>,
     /// Held while a backup runs: one at a time per process.
     running: tokio::sync::Mutex<()>,
+}
+
+impl BackupService {
+    /// The ledger to every destination that took the backup. A failure is logged, not fatal:
+    /// the backup itself is good, and the next one tries again.
+    async fn copy_ledger(&self, outcomes: &[(String, Result<(), String>)]) {
+        let Some(path) = &self.erasure_ledger else {
+            return;
+        };
+        let text = match tokio::fs::read(path).await {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "erasure ledger not readable; not copied");
+                return;
+            }
+        };
+        for d in &self.destinations {
+            let took = outcomes.iter().any(|(n, r)| n == &d.name && r.is_ok());
+            if took {
+                if let Err(e) = d.put_ledger(&text).await {
+                    tracing::warn!(destination = %d.name, error = %e, "erasure ledger not copied");
+                }
+            }
+        }
+    }
 }
 
 /// What one backup did.
@@ -105,6 +133,7 @@ impl BackupService {
             recipients,
             destinations,
             broken,
+            erasure_ledger: None,
             running: tokio::sync::Mutex::new(()),
         })
     }
@@ -112,6 +141,13 @@ impl BackupService {
     /// The destinations, in config order.
     pub fn destinations(&self) -> &[Destination] {
         &self.destinations
+    }
+
+    /// Copy this erasure ledger (`erasures.log`) to every destination after each backup, so
+    /// that a restore on a new machine can re-apply erasures made after the backup it restores.
+    pub fn with_erasure_ledger(mut self, path: PathBuf) -> Self {
+        self.erasure_ledger = Some(path);
+        self
     }
 
     /// Destinations that could not be set up, with why.
@@ -242,6 +278,7 @@ impl BackupService {
         for (name, why) in &self.broken {
             destinations.push((name.clone(), Err(why.clone())));
         }
+        self.copy_ledger(&destinations).await;
         let report = CreateReport {
             name,
             size,

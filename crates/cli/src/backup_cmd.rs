@@ -100,7 +100,8 @@ pub async fn service(cfg: &Config, db: &Db) -> CliResult<Option<Arc<BackupServic
         &cfg.backup,
         &cfg.base_dir,
     )
-    .await?;
+    .await?
+    .with_erasure_ledger(cfg.erasure_ledger_path());
     Ok(Some(Arc::new(svc)))
 }
 

@@ -29,14 +29,22 @@ pub async fn run(cfg: &Config, a: RestoreArgs) -> CliResult<ExitCode> {
     let lock = lock::acquire(&cfg.data_dir)?;
     // A backup name or `latest` is fetched from the destinations first (the database is
     // opened for that only, and closed again before anything is swapped).
+    // The erasure ledgers stored beside the backups are merged into this one too, so that
+    // a restore on a new machine re-applies erasures made after the backup.
     let arg = a.file.to_string_lossy().to_string();
-    let (file, _fetched) = if a.file.is_file() {
-        (a.file.clone(), None)
-    } else {
-        let db = setup::open_db(cfg).await?;
-        let got = crate::backup_cmd::local_or_fetched(cfg, &db, &arg).await;
-        db.pool.close().await;
-        got?
+    let (file, _fetched) = match setup::open_db(cfg).await {
+        Ok(db) => {
+            merge_remote_ledgers(cfg, &db).await;
+            let got = if a.file.is_file() {
+                Ok((a.file.clone(), None))
+            } else {
+                crate::backup_cmd::local_or_fetched(cfg, &db, &arg).await
+            };
+            db.pool.close().await;
+            got?
+        }
+        Err(_) if a.file.is_file() => (a.file.clone(), None),
+        Err(e) => return Err(e),
     };
     let url = cfg.database_url();
     let backend = Backend::from_url(&url)?;
@@ -217,6 +225,61 @@ async fn open_restored(
              put the master key from the recovery kit in place (or set STOREFORT_MASTER_KEY) and run `storefort migrate`"
         )
         .into()),
+    }
+}
+
+/// Add to the local erasure ledger every line of the destinations' copies it lacks. Problems
+/// are printed, not fatal: the local ledger still applies.
+async fn merge_remote_ledgers(cfg: &Config, db: &storefort_store::Db) {
+    let svc = match crate::backup_cmd::service(cfg, db).await {
+        Ok(Some(s)) => s,
+        _ => return,
+    };
+    let path = cfg.erasure_ledger_path();
+    let mut have: std::collections::BTreeSet<String> = std::fs::read_to_string(&path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    let mut added = Vec::new();
+    for d in svc.destinations() {
+        match d.get_ledger().await {
+            Ok(Some(bytes)) => {
+                for line in String::from_utf8_lossy(&bytes).lines() {
+                    let line = line.trim();
+                    if !line.is_empty() && have.insert(line.to_string()) {
+                        added.push(line.to_string());
+                    }
+                }
+            }
+            Ok(None) => {}
+            Err(e) => println!("erasure ledger: {e} (the local ledger still applies)"),
+        }
+    }
+    if added.is_empty() {
+        return;
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    let appended = open.open(&path).and_then(|mut f| {
+        use std::io::Write;
+        for l in &added {
+            writeln!(f, "{l}")?;
+        }
+        f.sync_all()
+    });
+    match appended {
+        Ok(()) => println!(
+            "erasure ledger: {} erasure(s) recorded beside the backups added to {}",
+            added.len(),
+            path.display()
+        ),
+        Err(e) => println!("erasure ledger: cannot add to {}: {e}", path.display()),
     }
 }
 

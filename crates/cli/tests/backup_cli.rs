@@ -504,3 +504,51 @@ async fn a_destination_that_cannot_be_used_fails_alone_and_is_reported() {
         "{recent}"
     );
 }
+
+#[tokio::test]
+async fn erasures_recorded_beside_the_backups_are_reapplied_on_a_new_machine() {
+    let s = shop();
+    let db = open_db(s.dir.path()).await;
+    let ids = add_customers(&db, 2).await;
+    db.pool.close().await;
+    ok(&s.config, &["backup", "create"]);
+    let old = newest_backup(&s);
+
+    let db = open_db(s.dir.path())
+        .await
+        .with_erasure_ledger(s.dir.path().join("erasures.log"));
+    db.erase_customer(&ids[0], storefort_store::privacy::ErasureReason::Request)
+        .await
+        .unwrap();
+    db.pool.close().await;
+    // Backup names are per second: the next one in a new second.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    ok(&s.config, &["backup", "create"]);
+    assert!(s.dir.path().join("backups/erasures.log").exists());
+
+    // The server is lost with its ledger; the backups (and the ledger beside them) survive.
+    std::fs::remove_file(s.dir.path().join("erasures.log")).unwrap();
+    let out = ok(
+        &s.config,
+        &[
+            "restore",
+            old.to_str().unwrap(),
+            "--identity",
+            s.kit.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.contains("1 erasure(s) recorded beside the backups"),
+        "{out}"
+    );
+    let db = open_db(s.dir.path()).await;
+    let c = db.customer(&ids[0]).await.unwrap();
+    assert!(
+        c.email.is_empty(),
+        "erased again after restoring the older backup: {c:?}"
+    );
+    assert_eq!(
+        db.customer(&ids[1]).await.unwrap().email,
+        "customer1@example.com"
+    );
+}
