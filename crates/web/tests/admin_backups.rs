@@ -298,8 +298,10 @@ async fn bad_settings_are_refused_naming_the_field_and_good_ones_are_saved_and_a
         (
             ["60", "many", "14", "8"],
             "keep_hourly",
-            "Hourly backups kept",
+            "Hourly backups kept: enter a whole number (like 24)",
         ),
+        // Keeping almost nothing leaves nothing to go back to.
+        (["60", "1", "0", "0"], "keep_hourly", "keep at least 3"),
         (["60", "24", "-1", "8"], "keep_daily", "Daily backups kept"),
         (
             ["60", "24", "14", "1001"],

@@ -64,10 +64,12 @@ impl SettingsForm {
     /// The settings `old` with the typed values, or the first field that is not a whole number.
     fn settings(&self, old: &BackupSettings) -> Result<BackupSettings, Problem> {
         let mut n = [0u32; 4];
+        // Each field's example is its default (60 minutes, 24 hourly, 14 daily, 8 weekly).
+        let examples = SettingsForm::of(&BackupSettings::default()).0;
         for (i, (name, label, _)) in FIELDS.iter().enumerate() {
-            n[i] = self.0[i].parse().map_err(|_| Problem {
+            n[i] = self.0[i].trim().parse().map_err(|_| Problem {
                 input: name,
-                text: format!("{label}: enter a whole number (like 60)."),
+                text: format!("{label}: enter a whole number (like {}).", examples[i]),
             })?;
         }
         let mut new = old.clone();
