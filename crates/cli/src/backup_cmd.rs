@@ -216,16 +216,7 @@ async fn fetch(svc: &BackupService, a: BackupFetchArgs) -> CliResult<ExitCode> {
     if a.to.exists() {
         return Err(format!("{} already exists; not overwriting it", a.to.display()).into());
     }
-    let name = if a.name == "latest" {
-        latest_name(svc, a.from.as_deref()).await?
-    } else {
-        a.name.clone()
-    };
-    let dest = first_with(svc, &name, a.from.as_deref()).await?;
-    svc.destination(&dest)
-        .ok_or("destination vanished")?
-        .fetch(&name, &a.to)
-        .await?;
+    let (name, dest) = fetch_to(svc, &a.name, a.from.as_deref(), &a.to).await?;
     println!(
         "fetched {name} from {dest} to {} (SHA-256 checked)",
         a.to.display()
@@ -252,12 +243,6 @@ pub async fn local_or_fetched(
         .into());
     }
     let svc = service(cfg, db).await?.ok_or_else(not_set_up)?;
-    let name = if arg == "latest" {
-        latest_name(&svc, None).await?
-    } else {
-        arg.to_string()
-    };
-    let dest = first_with(&svc, &name, None).await?;
     let work = cfg.backup_work_dir();
     setup::ensure_data_dir(&work)?;
     let tmp = tempfile::Builder::new()
@@ -265,12 +250,30 @@ pub async fn local_or_fetched(
         .suffix(".sfbak")
         .tempfile_in(&work)?
         .into_temp_path();
-    println!("fetching {name} from {dest}");
+    let (name, dest) = fetch_to(&svc, arg, None, &tmp).await?;
+    println!("fetched {name} from {dest}");
+    Ok((tmp.to_path_buf(), Some(tmp)))
+}
+
+/// Copy the backup `name` (or `latest`) from `from` (or the first destination holding it) to
+/// `to`, its SHA-256 checked; returns the backup's name and the destination.
+async fn fetch_to(
+    svc: &BackupService,
+    name: &str,
+    from: Option<&str>,
+    to: &std::path::Path,
+) -> CliResult<(String, String)> {
+    let name = if name == "latest" {
+        latest_name(svc, from).await?
+    } else {
+        name.to_string()
+    };
+    let dest = first_with(svc, &name, from).await?;
     svc.destination(&dest)
         .ok_or("destination vanished")?
-        .fetch(&name, &tmp)
+        .fetch(&name, to)
         .await?;
-    Ok((tmp.to_path_buf(), Some(tmp)))
+    Ok((name, dest))
 }
 
 /// The newest good backup (on `from`, or on any destination).
