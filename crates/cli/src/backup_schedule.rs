@@ -42,22 +42,11 @@ async fn tell_owners(
     reason: &str,
 ) {
     tracing::error!(reason, "backup failed");
-    let owners = match db.users().await {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot list owners to tell them a backup failed");
-            return;
-        }
-    };
     let body = format!(
         "The scheduled backup of {shop} failed:\n\n  {reason}\n\n\
          Until this is fixed, the shop has no fresh backup. See admin > Backups, \
          `storefort backup create` on the server, and docs/BACKUPS.md.\n"
     );
-    for o in owners.iter().filter(|u| u.role == "owner" && !u.disabled) {
-        let subject = format!("{shop}: a backup failed");
-        if let Err(e) = storefort_web::mail::send(smtp, &o.email, &subject, &body).await {
-            tracing::warn!(error = %e, "backup failure email not sent");
-        }
-    }
+    let subject = format!("{shop}: a backup failed");
+    crate::owner_mail::email_owners(db, smtp, &subject, &body).await;
 }

@@ -78,6 +78,10 @@ pub enum Command {
     /// atomically (the previous one kept aside), migrates it forward, re-applies customer
     /// erasures made since, and prints how long it took. Refuses while `serve` runs.
     Restore(crate::cli_backup::RestoreArgs),
+    /// Plugins: build a package, write the examples, list them, switch one off. Installing
+    /// needs the owner's approval on the admin's Plugins page.
+    #[command(subcommand)]
+    Plugin(crate::plugin_cmd::PluginCommand),
 }
 
 /// `storefort device ...`.
@@ -304,6 +308,17 @@ pub enum BenchCommand {
     /// The till's API in-process on a 50,000-product catalog: product search latency (p50,
     /// p99) and completed cash sales/s from several tills at once.
     Pos(BenchPosArgs),
+    /// The cost of one plugin hook call (a fresh sandbox instance plus the call) for each
+    /// example plugin: median, p99 and calls/s.
+    Plugins(BenchPluginsArgs),
+}
+
+/// `storefort bench plugins`.
+#[derive(Debug, Args)]
+pub struct BenchPluginsArgs {
+    /// Calls measured per example plugin.
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(100..=10_000_000))]
+    pub calls: u64,
 }
 
 /// `storefort bench backup`.

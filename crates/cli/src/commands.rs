@@ -73,6 +73,10 @@ pub async fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Secrets(c) => crate::secrets_cmd::run(&Config::load(Some(&cli.config))?, c).await,
         Command::Backup(c) => crate::backup_cmd::run(&cli.config, c).await,
         Command::Restore(a) => crate::restore_cmd::run(&Config::load(Some(&cli.config))?, a).await,
+        Command::Plugin(c) => crate::plugin_cmd::run(&cli.config, c).await,
+        Command::Bench(BenchCommand::Plugins(a)) => {
+            crate::bench::plugins::run(&a).map(|_| ExitCode::SUCCESS)
+        }
         Command::Bench(BenchCommand::Backup(a)) => crate::bench::backup::run(&a)
             .await
             .map(|_| ExitCode::SUCCESS),

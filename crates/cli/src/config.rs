@@ -218,6 +218,7 @@ impl Config {
             "require_moto",
             "test_restore_pause_ms",
             "backup_identity",
+            "require_wasm_target",
         ]));
         let mut cfg: Config = fig.extract().map_err(Box::new)?;
         cfg.base_dir = PathBuf::from(".");

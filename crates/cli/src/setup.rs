@@ -234,7 +234,8 @@ pub async fn start(
         .gateways(&db, &web.public_url)
         .await
         .map_err(|e| crate::config::ConfigError::Invalid(format!("payments: {e}")))?;
-    let mut state = AppState::with_gateways(db, web, gateways);
+    let plugins = crate::plugin_setup::start(cfg, &db, web.smtp.clone()).await?;
+    let mut state = AppState::with_gateways(db, web, gateways).with_plugins(plugins);
     if let Some(svc) = backups {
         state = state.with_backups(svc);
     }

@@ -24,7 +24,7 @@ mod tests;
 
 pub use address::{address_differences, address_key, same_address, same_name};
 pub use domains::DisposableDomains;
-pub use engine::assess;
+pub use engine::{assess, with_extra};
 pub use rules::{CompiledRule, RuleSet, VARIABLES};
 
 /// Every built-in signal. Each has default points and a sentence for staff.

@@ -313,6 +313,15 @@ pub struct QuoteLine {
     pub total_minor: i64,
 }
 
+/// A discount line a plugin added to a cart ("Bulk discount: 10% off 10 or more items").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Adjustment {
+    /// What the shopper reads.
+    pub label: String,
+    /// Money off goods, minor units, as entered (after capping: see [`quote_with`]).
+    pub amount_minor: i64,
+}
+
 /// A priced cart: what checkout charges.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Quote {
@@ -332,6 +341,8 @@ pub struct Quote {
     pub total_minor: i64,
     /// Whether prices were entered with tax included.
     pub prices_include_tax: bool,
+    /// Plugins' discount lines, as applied (already inside `discount_minor`).
+    pub adjustments: Vec<Adjustment>,
 }
 
 /// Price a cart. `shipping` is the chosen method (which must be enabled) with the tax rate
@@ -343,6 +354,20 @@ pub fn quote(
     mode: PriceMode,
     shipping: Option<(&ShippingMethod, i64)>,
     discount: Option<&DiscountCode>,
+) -> Result<Quote, ValidationError> {
+    quote_with(lines, mode, shipping, discount, &[])
+}
+
+/// [`quote`] with plugins' discount lines added to the code's discount. Together they never
+/// take more than the goods: the code applies first, then each adjustment in turn is capped at
+/// what is left (one capped to zero is dropped), so `adjustments` in the quote are the amounts
+/// actually taken off.
+pub fn quote_with(
+    lines: &[PricingLine],
+    mode: PriceMode,
+    shipping: Option<(&ShippingMethod, i64)>,
+    discount: Option<&DiscountCode>,
+    adjustments: &[Adjustment],
 ) -> Result<Quote, ValidationError> {
     let mut grosses = Vec::with_capacity(lines.len());
     for l in lines {
@@ -363,6 +388,18 @@ pub fn quote(
         }
         None => 0,
     };
+    let mut applied = Vec::new();
+    let mut discount_minor = discount_minor;
+    for a in adjustments {
+        let take = a.amount_minor.clamp(0, goods_minor - discount_minor);
+        if take > 0 {
+            discount_minor += take;
+            applied.push(Adjustment {
+                label: a.label.clone(),
+                amount_minor: take,
+            });
+        }
+    }
     let shares = allocate(i128::from(discount_minor), &grosses);
     let (mut tax, mut total) = (0i128, 0i128);
     let mut out = Vec::with_capacity(lines.len());
@@ -407,6 +444,7 @@ pub fn quote(
         tax_minor: to_i64(tax + ship_tax)?,
         total_minor: to_i64(total + ship_total)?,
         prices_include_tax: mode == PriceMode::TaxInclusive,
+        adjustments: applied,
     })
 }
 

@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use wasmtime::{Caller, Config, Engine, ExternType, Linker, Module, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Caller, Config, Engine, ExternType, InstancePre, Linker, Module, ResourceLimiter, Store, Trap,
+};
 
 use crate::{Limits, Permission, PluginError};
 
@@ -25,7 +27,17 @@ pub struct Host {
 /// A plugin compiled once, with the permissions the owner granted it.
 pub struct Plugin {
     module: Module,
-    granted: Vec<Permission>,
+    /// Imports already resolved, so a call only instantiates.
+    pre: InstancePre<State>,
+}
+
+impl Plugin {
+    /// Does the module export a function with this name?
+    pub fn exports(&self, name: &str) -> bool {
+        self.module
+            .exports()
+            .any(|e| e.name() == name && matches!(e.ty(), ExternType::Func(_)))
+    }
 }
 
 /// Per-call state: the memory cap and whether the plugin hit it.
@@ -117,10 +129,11 @@ impl Host {
         if !matches!(export("alloc"), Some(ExternType::Func(_))) {
             return Err(PluginError::MissingExport("alloc(i32) -> i32".into()));
         }
-        Ok(Plugin {
-            module,
-            granted: granted.to_vec(),
-        })
+        let pre = self
+            .linker(granted)?
+            .instantiate_pre(&module)
+            .map_err(|e| PluginError::Invalid(format!("{e:#}")))?;
+        Ok(Plugin { module, pre })
     }
 
     /// Call `hook` with `input`; its output JSON. Every limit is enforced; any failure is an
@@ -153,8 +166,7 @@ impl Host {
             .div_ceil(TICK.as_millis())
             .max(1);
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        let linker = self.linker(&p.granted)?;
-        let result = self.run(&mut store, &linker, p, hook, &bytes);
+        let result = self.run(&mut store, p, hook, &bytes);
         result.map_err(|e| match e {
             Failure::Plugin(p) => p,
             Failure::Wasm(e) => self.classify(&store, &e),
@@ -164,12 +176,11 @@ impl Host {
     fn run(
         &self,
         store: &mut Store<State>,
-        linker: &Linker<State>,
         p: &Plugin,
         hook: &str,
         input: &[u8],
     ) -> Result<serde_json::Value, Failure> {
-        let instance = linker.instantiate(&mut *store, &p.module)?;
+        let instance = p.pre.instantiate(&mut *store)?;
         let memory = instance
             .get_memory(&mut *store, "memory")
             .ok_or_else(|| PluginError::MissingExport("memory".into()))?;

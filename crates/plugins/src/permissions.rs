@@ -34,6 +34,24 @@ impl Permission {
         Permission::Random,
     ];
 
+    /// The name used in manifests (`read_orders`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Permission::ReadOrders => "read_orders",
+            Permission::ReadPersonalData => "read_personal_data",
+            Permission::AddFraudSignal => "add_fraud_signal",
+            Permission::ChangeCartPrices => "change_cart_prices",
+            Permission::Webhook => "webhook",
+            Permission::Clock => "clock",
+            Permission::Random => "random",
+        }
+    }
+
+    /// Parse [`Permission::name`].
+    pub fn parse(s: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.name() == s)
+    }
+
     /// The plain words shown on the approval page.
     pub fn words(self) -> &'static str {
         match self {

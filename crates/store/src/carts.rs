@@ -3,6 +3,8 @@
 //! from the catalog and recomputed by `core::pricing` each time, so nothing a client sends can
 //! change what is charged.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -385,11 +387,16 @@ impl Db {
                 .sum();
             d.check(self.now(), goods, &self.currency)?;
         }
-        Ok(pricing::quote(
+        let adjustments = match self.cart_adjuster() {
+            Some(a) => a.adjust(&lines, &self.currency),
+            None => Vec::new(),
+        };
+        Ok(pricing::quote_with(
             &lines,
             mode,
             shipping.map(|s| (s, shipping_rate)),
             discount.as_ref(),
+            &adjustments,
         )?)
     }
 
@@ -423,5 +430,43 @@ impl Db {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+}
+
+/// Adds discount lines to a web cart as it is priced (the shop's plugins). Called on every
+/// pricing, so it must be quick; it must never fail the pricing (a failing plugin adds nothing).
+pub trait CartAdjuster: Send + Sync {
+    /// Discount lines for these lines, in the shop's currency.
+    fn adjust(
+        &self,
+        lines: &[PricingLine],
+        currency: &storefort_core::money::Currency,
+    ) -> Vec<pricing::Adjustment>;
+}
+
+/// Where the server's [`CartAdjuster`] is kept.
+#[derive(Clone, Default)]
+pub struct AdjusterSlot(Arc<std::sync::RwLock<Option<Arc<dyn CartAdjuster>>>>);
+
+impl std::fmt::Debug for AdjusterSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdjusterSlot")
+    }
+}
+
+impl Db {
+    /// Have every web cart priced through `a` from now on (all clones of this `Db`).
+    pub fn set_cart_adjuster(&self, a: Arc<dyn CartAdjuster>) {
+        match self.cart_adjuster.0.write() {
+            Ok(mut g) => *g = Some(a),
+            Err(p) => *p.into_inner() = Some(a),
+        }
+    }
+
+    fn cart_adjuster(&self) -> Option<Arc<dyn CartAdjuster>> {
+        match self.cart_adjuster.0.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
     }
 }

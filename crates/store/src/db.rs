@@ -106,6 +106,9 @@ pub struct Db {
     pub(crate) velocity: Arc<crate::velocity::VelocityIndex>,
     /// Fraud screening's cached figures: shop stats, settings and rules (see `risk.rs`).
     pub(crate) fraud_cache: Arc<crate::risk::FraudCache>,
+    /// Adds plugins' discount lines when a web cart is priced (see [`Db::set_cart_adjuster`]);
+    /// shared by every clone, so setting it once reaches the whole server.
+    pub(crate) cart_adjuster: crate::carts::AdjusterSlot,
 }
 
 /// Options for [`Db::connect_with`].
@@ -198,6 +201,7 @@ impl Db {
             audit_lock: Default::default(),
             velocity: Default::default(),
             fraud_cache: Default::default(),
+            cart_adjuster: Default::default(),
             currency: storefort_core::money::Currency {
                 code: "GBP",
                 symbol: "£",

@@ -23,6 +23,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payment_records;
 pub mod payment_scripts;
+pub mod plugins;
 pub mod pos_catalog;
 pub mod pos_devices;
 pub mod pos_grants;

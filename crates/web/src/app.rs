@@ -71,6 +71,8 @@ pub struct AppState {
     pub order_locks: Arc<Vec<tokio::sync::Mutex<()>>>,
     /// Backups (the admin's Backups page); `None` when the server has no `[backup]` settings.
     pub backups: Option<Arc<storefort_backup::service::BackupService>>,
+    /// The shop's plugins; `None` when the server runs without them (some tests).
+    pub plugins: Option<Arc<storefort_plugins::PluginService>>,
 }
 
 // By hand: the backup service holds keys and stores that have nothing useful to print.
@@ -81,6 +83,7 @@ impl std::fmt::Debug for AppState {
             .field("cfg", &self.cfg)
             .field("gateways", &self.gateways)
             .field("backups", &self.backups.is_some())
+            .field("plugins", &self.plugins.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -109,12 +112,21 @@ impl AppState {
             limits: Default::default(),
             order_locks: Arc::new((0..64).map(|_| tokio::sync::Mutex::new(())).collect()),
             backups: None,
+            plugins: None,
         }
     }
 
     /// The same state with the backup service (run now, check, download on the admin page).
     pub fn with_backups(mut self, svc: Arc<storefort_backup::service::BackupService>) -> Self {
         self.backups = Some(svc);
+        self
+    }
+
+    /// The same state with the shop's plugins: checkout, screening and new orders call their
+    /// hooks (their cart discounts already join the pricing of the database they were opened
+    /// with).
+    pub fn with_plugins(mut self, p: Arc<storefort_plugins::PluginService>) -> Self {
+        self.plugins = Some(p);
         self
     }
 

@@ -168,6 +168,11 @@ pub async fn screen(
         shop,
     };
     let a = assess(&input, &cfg.settings, &cfg.rules, &cfg.domains);
+    let a = storefort_core::fraud::with_extra(
+        a,
+        crate::plugin_hooks::fraud_reasons(state, &detail),
+        &cfg.settings,
+    );
     // The authorization's life is counted from when the payment began (minutes before the card
     // was authorized, so it errs early), not from now: a late webhook would make warnings late.
     let claimed = db.order_payment_id(order).await?;

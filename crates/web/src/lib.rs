@@ -27,6 +27,7 @@ pub mod passwords;
 pub mod payment_flow;
 pub mod payment_flow_staff;
 pub mod payment_page;
+pub mod plugin_hooks;
 pub mod pos;
 pub mod rate_limit;
 pub mod server;

@@ -14,6 +14,7 @@ pub mod backup;
 pub mod checkout;
 mod client;
 pub mod fraud;
+pub mod plugins;
 mod logins;
 pub mod pos;
 mod report;

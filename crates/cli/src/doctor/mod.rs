@@ -10,6 +10,7 @@ mod checks_files;
 mod checks_fraud;
 mod checks_gateways;
 mod checks_payments;
+mod checks_plugins;
 mod checks_staff;
 mod checks_tls;
 mod checks_vault;
@@ -277,6 +278,21 @@ pub fn registry() -> Vec<Check> {
             id: "payment_scripts",
             title: "Payment page scripts",
             run: checks_payments::scripts,
+        },
+        Check {
+            id: "plugins_count",
+            title: "Plugins enabled",
+            run: checks_plugins::count,
+        },
+        Check {
+            id: "plugins_sensitive",
+            title: "Plugins with personal data or webhooks",
+            run: checks_plugins::sensitive,
+        },
+        Check {
+            id: "plugin_modules",
+            title: "Plugin modules as approved",
+            run: checks_plugins::modules,
         },
     ]
 }

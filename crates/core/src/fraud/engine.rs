@@ -249,6 +249,26 @@ pub fn assess(
             },
         );
     }
+    decide(reasons, settings)
+}
+
+/// Add reasons from outside the engine (plugins' signals) to an assessment: the score and the
+/// decision are worked out again from all the reasons.
+pub fn with_extra(a: Assessment, extra: Vec<Reason>, settings: &FraudSettings) -> Assessment {
+    if extra.is_empty() {
+        return a;
+    }
+    let mut reasons = a.reasons;
+    reasons.extend(extra);
+    // Keep "screening was off" first; the rest highest points first.
+    let off = reasons.first().is_some_and(|r| r.code == "screening_off");
+    let start = usize::from(off);
+    reasons[start..].sort_by_key(|r| std::cmp::Reverse(r.points));
+    decide(reasons, settings)
+}
+
+/// The clamped sum of the reasons' points, and what it decides.
+fn decide(reasons: Vec<Reason>, settings: &FraudSettings) -> Assessment {
     let sum: i64 = reasons.iter().map(|r| i64::from(r.points)).sum();
     let score = u8::try_from(sum.clamp(0, 100)).unwrap_or(100);
     let decision = if !settings.enabled {

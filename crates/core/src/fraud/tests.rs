@@ -364,3 +364,23 @@ fn unknown_currency_is_shown_with_its_code() {
         "First order from a new customer: 1234.56 NOK, above 200.00 NOK."
     );
 }
+
+#[test]
+fn plugin_signals_join_the_score_and_can_change_the_decision() {
+    let s = FraudSettings::default();
+    let a = run(&plain());
+    assert_eq!(a.decision, Decision::Pass);
+    let extra = |points| Reason {
+        code: "plugin:fraud-rule".into(),
+        points,
+        text: "Large order shipping abroad.".into(),
+    };
+    let held = with_extra(a.clone(), vec![extra(50), extra(20)], &s);
+    assert_eq!(held.score, (i64::from(a.score) + 70).clamp(0, 100) as u8);
+    assert_eq!(held.decision, Decision::Review, "{held:?}");
+    assert!(held.reasons.windows(2).all(|w| w[0].points >= w[1].points));
+    // Nothing added: the same assessment.
+    assert_eq!(with_extra(a.clone(), Vec::new(), &s), a);
+    // Negative points cannot take the score below 0.
+    assert_eq!(with_extra(a, vec![extra(-50)], &s).score, 0);
+}

@@ -355,3 +355,33 @@ fn assert_half_up(tax: i64, amount: i64, r: i64, mode: PriceMode) {
     let err2 = 2 * (i128::from(tax) * den - i128::from(amount) * i128::from(r));
     assert!(-den < err2 && err2 <= den, "tax {tax} on {amount} at {r}");
 }
+
+#[test]
+fn plugin_adjustments_join_the_code_discount_and_never_exceed_the_goods() {
+    let adj = |label: &str, amount| Adjustment {
+        label: label.into(),
+        amount_minor: amount,
+    };
+    // £10 of goods, a £2 code, then a plugin's £5 and another's £5: the second is capped at £3.
+    let lines = [line(500, 2, 2000)];
+    let d = code(DiscountKind::Fixed, 200);
+    let q = quote_with(
+        &lines,
+        Inc,
+        None,
+        Some(&d),
+        &[
+            adj("Bulk", 500),
+            adj("Loyalty", 500),
+            adj("Nothing left", 100),
+        ],
+    )
+    .unwrap();
+    assert_eq!(q.discount_minor, 1000);
+    assert_eq!(q.total_minor, 0);
+    assert_eq!(q.adjustments, vec![adj("Bulk", 500), adj("Loyalty", 300)]);
+    // A negative amount (a plugin trying to raise a price) takes nothing off and adds nothing.
+    let q = quote_with(&lines, Inc, None, None, &[adj("Sneaky", -500)]).unwrap();
+    assert_eq!((q.discount_minor, q.total_minor), (0, 1000));
+    assert!(q.adjustments.is_empty());
+}

@@ -210,7 +210,9 @@ pub async fn place(
     let checkout = if cart.order_id.is_some() {
         input
     } else {
-        validated(&s, input).await?
+        let checkout = validated(&s, input).await?;
+        crate::plugin_hooks::validate(&s, &cart, &checkout).await?;
+        checkout
     };
     let placed =
         s.db.place_order(&PlaceOrder {
@@ -224,6 +226,7 @@ pub async fn place(
     let order = &placed.order_id;
     if !placed.replayed {
         crate::fraud_screen::note_placement(&s, order, &checkout, Some(client.ip), None).await;
+        crate::plugin_hooks::order_created(&s, order).await;
     }
     let access_token = s.db.order_access_token(order)?;
     let (return_url, pay_url) = links(&s, order, &access_token);

@@ -234,6 +234,7 @@ pub async fn submit(
                     Some(device.clone()),
                 )
                 .await;
+                crate::plugin_hooks::order_created(&state, &placed.order_id).await;
             }
             let token = state.db.order_access_token(&placed.order_id)?;
             let mut res = Redirect::to(&format!("/checkout/pay/{}?t={token}", placed.order_id.0))
@@ -308,6 +309,9 @@ async fn place(
     };
     let settings = state.db.shop_settings().await?;
     let checkout = input.validate(&settings.country, method.needs_address())?;
+    if cart.order_id.is_none() {
+        crate::plugin_hooks::validate(state, cart, &checkout).await?;
+    }
     let placed = state
         .db
         .place_order(&PlaceOrder {
