@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Subcommand;
-use storefort_plugins::service::{ModuleState, Who};
+use storefort_plugins::service::{module_state_in, parse_permissions, ModuleState, Who};
 use storefort_plugins::{examples, Package};
 
 use crate::config::Config;
@@ -88,16 +88,16 @@ pub fn write_examples(dir: &Path) -> CliResult<Vec<PathBuf>> {
 }
 
 async fn list(cfg: &Config) -> CliResult<ExitCode> {
+    // Only reads: opening the service would switch off a plugin whose module changed.
     let db = setup::open_db(cfg).await?;
-    let svc = crate::plugin_setup::open_quiet(cfg, &db).await?;
-    let all = svc.list().await?;
+    let dir = crate::plugin_setup::plugins_dir(cfg);
+    let all = db.plugins().await?;
     if all.is_empty() {
         println!("no plugins installed");
     }
-    for p in all {
-        let r = &p.record;
+    for r in &all {
         let state = if r.enabled { "on" } else { "off" };
-        let module = match p.module {
+        let module = match module_state_in(&dir, r) {
             ModuleState::Matches => "module as approved",
             ModuleState::Changed => "MODULE CHANGED since approval",
             ModuleState::Missing => "MODULE FILE MISSING",
@@ -106,7 +106,10 @@ async fn list(cfg: &Config) -> CliResult<ExitCode> {
             "{} {} by {}: {state}, {module}",
             r.name, r.version, r.author
         );
-        let words: Vec<&str> = p.permissions.iter().map(|p| p.words()).collect();
+        let words: Vec<&str> = parse_permissions(&r.permissions)
+            .iter()
+            .map(|p| p.words())
+            .collect();
         if !words.is_empty() {
             println!("  may {}", words.join("; "));
         }

@@ -84,7 +84,17 @@ fn io(what: &Path, e: std::io::Error) -> PluginError {
     PluginError::Invalid(format!("{}: {e}", what.display()))
 }
 
-pub(crate) fn parse_permissions(names: &[String]) -> Vec<Permission> {
+/// How a plugin's module in `dir` (`NAME.wasm`) compares with its approved hash. Only reads.
+pub fn module_state_in(dir: &Path, r: &PluginRecord) -> ModuleState {
+    match std::fs::read(dir.join(format!("{}.wasm", r.name))) {
+        Err(_) => ModuleState::Missing,
+        Ok(b) if sha256_hex(&b) == r.module_sha256 => ModuleState::Matches,
+        Ok(_) => ModuleState::Changed,
+    }
+}
+
+/// Permission names parsed (unknown names dropped).
+pub fn parse_permissions(names: &[String]) -> Vec<Permission> {
     names.iter().filter_map(|n| Permission::parse(n)).collect()
 }
 
@@ -155,11 +165,7 @@ impl PluginService {
 
     /// How the module on disk compares with the approved hash.
     pub fn module_state(&self, r: &PluginRecord) -> ModuleState {
-        match std::fs::read(self.module_path(&r.name)) {
-            Err(_) => ModuleState::Missing,
-            Ok(b) if sha256_hex(&b) == r.module_sha256 => ModuleState::Matches,
-            Ok(_) => ModuleState::Changed,
-        }
+        module_state_in(&self.dir, r)
     }
 
     /// Every installed plugin with its module's state.

@@ -134,7 +134,17 @@ async fn render(
             "Items {} before delivery{}.",
             c.format(quote.total_minor),
             if quote.discount_minor > 0 {
-                format!(", after a {} discount", c.format(quote.discount_minor))
+                let labels: Vec<&str> =
+                    quote.adjustments.iter().map(|a| a.label.as_str()).collect();
+                let which = if labels.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", labels.join("; "))
+                };
+                format!(
+                    ", after a {} discount{which}",
+                    c.format(quote.discount_minor)
+                )
             } else {
                 String::new()
             }
