@@ -44,7 +44,12 @@ impl Plugin {
 struct State {
     max_memory: usize,
     hit_memory_cap: bool,
+    /// `storefort.log` calls left in this call.
+    logs_left: u32,
 }
+
+/// Most `storefort.log` lines one call may write.
+const MAX_LOG_LINES: u32 = 10;
 
 impl ResourceLimiter for State {
     fn memory_growing(
@@ -58,6 +63,19 @@ impl ResourceLimiter for State {
             return Err(wasmtime::Error::msg("memory cap reached"));
         }
         Ok(true)
+    }
+
+    // One instance with one memory and few tables: the memory cap then bounds the whole call.
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        4
     }
 
     fn table_growing(
@@ -83,6 +101,8 @@ impl Host {
         c.consume_fuel(true);
         c.epoch_interruption(true);
         c.max_wasm_stack(512 * 1024);
+        // One linear memory per module, so the memory cap is the whole plugin's memory.
+        c.wasm_multi_memory(false);
         let engine = Engine::new(&c).map_err(|e| PluginError::Invalid(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let (clock, done) = (engine.clone(), stop.clone());
@@ -153,6 +173,7 @@ impl Host {
             State {
                 max_memory: self.limits.memory_bytes,
                 hit_memory_cap: false,
+                logs_left: MAX_LOG_LINES,
             },
         );
         store.limiter(|s| s);
@@ -263,15 +284,24 @@ impl From<wasmtime::Error> for Failure {
     }
 }
 
-/// `storefort.log(ptr, len)`: up to 1 kB of text into the shop's log.
+/// `storefort.log(ptr, len)`: up to 1 kB of text into the shop's log, at most
+/// [`MAX_LOG_LINES`] lines per call, control characters replaced (no forged log lines).
 fn log(mut caller: Caller<'_, State>, ptr: i32, len: i32) {
+    if caller.data().logs_left == 0 {
+        return;
+    }
+    caller.data_mut().logs_left -= 1;
     let Some(mem) = caller.get_export("memory").and_then(|e| e.into_memory()) else {
         return;
     };
     let n = (len.max(0) as usize).min(1024);
     let mut buf = vec![0u8; n];
     if mem.read(&caller, ptr as u32 as usize, &mut buf).is_ok() {
-        tracing::info!(plugin_log = %String::from_utf8_lossy(&buf), "plugin");
+        let text: String = String::from_utf8_lossy(&buf)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        tracing::info!(plugin_log = ?text, "plugin");
     }
 }
 

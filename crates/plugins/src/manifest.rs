@@ -154,6 +154,14 @@ fn has_repeats<T: Ord + Clone>(v: &[T]) -> bool {
 
 /// An `https://` address, or `http://` to this machine (for testing); no user name or password.
 pub fn check_webhook_url(u: &str) -> Result<(), ManifestError> {
+    // URL parsing silently drops tabs and line breaks: refuse them, so the address the owner
+    // reads is the address used.
+    if u.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad(
+            "webhook_url",
+            "the address must not contain spaces, tabs or line breaks",
+        ));
+    }
     let url = reqwest::Url::parse(u).map_err(|_| {
         bad(
             "webhook_url",

@@ -68,6 +68,9 @@ pub struct PluginService {
     pub(crate) loaded: RwLock<Arc<Vec<Arc<Loaded>>>>,
     pub(crate) notifier: Option<Notifier>,
     pub(crate) http: reqwest::Client,
+    /// One refresh at a time (the minute check, owner actions and failure handling all
+    /// refresh; an older one must not overwrite a newer one's result).
+    pub(crate) refreshing: tokio::sync::Mutex<()>,
     /// Itself, for background work started from `&self` (failure counts, deliveries).
     pub(crate) me: Weak<PluginService>,
 }
@@ -141,6 +144,7 @@ impl PluginService {
             loaded: RwLock::new(Arc::new(Vec::new())),
             notifier,
             http,
+            refreshing: tokio::sync::Mutex::new(()),
             me: me.clone(),
         });
         // Web carts are priced through the plugins from now on (a weak link: the database
@@ -201,6 +205,7 @@ impl PluginService {
     /// owner approves it again. Modules already compiled with the same hash are kept. Returns
     /// the names switched off.
     pub async fn refresh(&self) -> Result<Vec<String>, StoreError> {
+        let _one = self.refreshing.lock().await;
         let current = self.snapshot();
         let mut next = Vec::new();
         let mut switched_off = Vec::new();
@@ -213,8 +218,7 @@ impl PluginService {
                     None => "its module file is missing",
                     Some(_) => "its module changed on disk since it was approved",
                 };
-                self.switch_off(&r.name, reason, "plugin.module_changed")
-                    .await?;
+                self.switch_off(&r, reason, "plugin.module_changed").await?;
                 switched_off.push(r.name.clone());
                 continue;
             }
@@ -233,8 +237,7 @@ impl PluginService {
                     Ok(p) => Arc::new(p),
                     Err(e) => {
                         let reason = format!("its module no longer loads: {e}");
-                        self.switch_off(&r.name, &reason, "plugin.load_failed")
-                            .await?;
+                        self.switch_off(&r, &reason, "plugin.load_failed").await?;
                         switched_off.push(r.name.clone());
                         continue;
                     }
@@ -248,9 +251,11 @@ impl PluginService {
                 failures: AtomicU32::new(0),
             }));
         }
-        // Keep the running failure counts of plugins that stay.
+        // Keep the running failure counts of plugins that stay with the same module.
         for l in &next {
-            if let Some(old) = current.iter().find(|o| o.record.name == l.record.name) {
+            if let Some(old) = current.iter().find(|o| {
+                o.record.name == l.record.name && o.record.module_sha256 == l.record.module_sha256
+            }) {
                 l.failures.store(
                     old.failures.load(std::sync::atomic::Ordering::Relaxed),
                     std::sync::atomic::Ordering::Relaxed,
@@ -267,11 +272,16 @@ impl PluginService {
     /// Switch a plugin off by the system (not the owner): record why, audit it, tell the owners.
     pub(crate) async fn switch_off(
         &self,
-        name: &str,
+        r: &PluginRecord,
         reason: &str,
         action: &str,
     ) -> Result<(), StoreError> {
-        if !self.db.set_plugin_enabled(name, false, reason).await? {
+        let name = r.name.as_str();
+        if !self
+            .db
+            .disable_plugin_if(name, &r.module_sha256, reason)
+            .await?
+        {
             return Ok(());
         }
         tracing::warn!(plugin = name, reason, "plugin switched off");

@@ -206,3 +206,46 @@ fn a_trap_is_reported_not_raised() {
         Err(PluginError::Trap(_))
     ));
 }
+
+#[test]
+fn a_second_memory_is_refused_so_the_cap_bounds_the_whole_plugin() {
+    let h = host();
+    // Each memory under the cap, together far over it: refused when loaded.
+    let two = wat::parse_str(
+        r#"(module
+             (memory (export "memory") 1)
+             (memory 150)
+             (func (export "alloc") (param i32) (result i32) (i32.const 1024)))"#,
+    )
+    .unwrap();
+    let e = h.load(&two, &[]).err();
+    assert!(matches!(e, Some(PluginError::Invalid(_))), "{e:?}");
+}
+
+#[test]
+fn logging_is_limited_per_call_and_never_fails_the_call() {
+    let h = host();
+    // Logs 1,000 times, then echoes: the log budget stops the lines, not the plugin.
+    let body = format!(
+        r#"(func (export "hook") (param i32 i32) (result i64) (local $i i32)
+             (loop $l
+               (call $log (local.get 0) (local.get 1))
+               (local.set $i (i32.add (local.get $i) (i32.const 1)))
+               (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
+             {echo})"#,
+        echo = "(i64.or (i64.shl (i64.extend_i32_u (local.get 0)) (i64.const 32)) (i64.extend_i32_u (local.get 1)))"
+    );
+    let p = h
+        .load(
+            &module(
+                r#"(import "storefort" "log" (func $log (param i32 i32)))"#,
+                &body,
+            ),
+            &[],
+        )
+        .unwrap();
+    assert_eq!(
+        h.call(&p, "hook", &json!(["a\nb"])).unwrap(),
+        json!(["a\nb"])
+    );
+}

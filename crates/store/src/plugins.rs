@@ -98,10 +98,14 @@ fn record(r: &AnyRow) -> Result<PluginRecord, StoreError> {
 impl Db {
     /// Every installed plugin, by name.
     pub async fn plugins(&self) -> Result<Vec<PluginRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLS} FROM plugins ORDER BY name"))
+        let rows = sqlx::query(&format!("SELECT {COLS} FROM plugins"))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(record).collect()
+        let mut all: Vec<PluginRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
+        // Sorted here, by bytes: PostgreSQL's collation would order `-` differently from
+        // SQLite, and the order decides which plugin's refusal or discount comes first.
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(all)
     }
 
     /// One plugin by name.
@@ -175,6 +179,27 @@ impl Db {
         .await
         .map(|r| r.rows_affected() > 0)
         .map_err(Into::into)
+    }
+
+    /// Switch a plugin off by the system, only if it is on with the module `sha256` (so a
+    /// check that read an older approval cannot switch off a newer one). Returns whether it did.
+    pub async fn disable_plugin_if(
+        &self,
+        name: &str,
+        sha256: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let r = sqlx::query(
+            "UPDATE plugins SET enabled = 0, disabled_reason = $1, updated_at = $2 \
+             WHERE name = $3 AND enabled = 1 AND module_sha256 = $4",
+        )
+        .bind(reason)
+        .bind(self.now())
+        .bind(name)
+        .bind(sha256)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() > 0)
     }
 
     /// Keep a plugin's latest failure reason (shown on the Plugins page).

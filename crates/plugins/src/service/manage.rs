@@ -140,7 +140,7 @@ impl PluginService {
         let m = &pkg.manifest;
         self.check_module(&pkg.wasm, m)?;
         let path = self.module_path(&m.name);
-        let tmp = self.dir.join(format!(".{}.wasm.tmp", m.name));
+        let tmp = self.dir.join(format!(".{}.{id}.tmp", m.name));
         std::fs::write(&tmp, &pkg.wasm)
             .and_then(|_| std::fs::rename(&tmp, &path))
             .map_err(|e| PackageError::Io(format!("cannot save the module: {e}")))?;

@@ -15,6 +15,16 @@ use crate::{Hook, PluginError};
 /// A plugin's name with what it returned.
 pub type From<T> = (String, T);
 
+/// Run a plugin call (CPU work of up to the deadline) so that, on a multi-threaded runtime,
+/// the worker's other tasks move to another thread meanwhile.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 impl PluginService {
     fn with_hook(&self, hook: Hook) -> Vec<Arc<Loaded>> {
         self.snapshot()
@@ -32,10 +42,7 @@ impl PluginService {
         check: impl FnOnce(serde_json::Value) -> Result<T, PluginError>,
     ) -> Option<T> {
         let started = std::time::Instant::now();
-        let result = self
-            .host
-            .call(&l.plugin, hook.export(), input)
-            .and_then(check);
+        let result = blocking(|| self.host.call(&l.plugin, hook.export(), input)).and_then(check);
         metrics::histogram!("storefort_plugin_call_seconds", "hook" => hook.name())
             .record(started.elapsed().as_secs_f64());
         match result {
@@ -51,6 +58,7 @@ impl PluginService {
     }
 
     fn failed(&self, l: &Arc<Loaded>, hook: Hook, e: &PluginError) {
+        let record = l.record.clone();
         let name = l.record.name.clone();
         let n = l.failures.fetch_add(1, Ordering::Relaxed) + 1;
         tracing::warn!(plugin = %name, hook = hook.name(), failures = n, error = %e,
@@ -67,7 +75,7 @@ impl PluginService {
             }
             if n >= MAX_FAILURES {
                 let reason = format!("it failed {n} times in a row (last: {error})");
-                let off = me.switch_off(&name, &reason, "plugin.disabled_after_failures");
+                let off = me.switch_off(&record, &reason, "plugin.disabled_after_failures");
                 if let Err(err) = off.await {
                     tracing::error!(plugin = %name, error = %err, "cannot switch a failing plugin off");
                 }

@@ -42,6 +42,8 @@ pub struct AdminChrome {
     pub tills: bool,
     /// May take and download backups (shows the Backups link).
     pub backups: bool,
+    /// May install and manage plugins (shows the Plugins link).
+    pub plugins: bool,
 }
 
 impl AdminChrome {
@@ -60,6 +62,7 @@ impl AdminChrome {
             reviews_waiting: state.db.open_reviews_hint().max(0),
             tills: s.can(Permission::Devices),
             backups: s.can(Permission::Backups),
+            plugins: s.can(Permission::Plugins),
         }
     }
 }

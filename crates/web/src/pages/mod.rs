@@ -32,6 +32,8 @@ pub mod admin_orders_format;
 pub mod admin_orders_refund;
 pub mod admin_orders_view;
 pub mod admin_payment_scripts;
+pub mod admin_plugins;
+pub mod admin_plugins_actions;
 pub mod admin_pos;
 pub mod admin_pos_form;
 pub mod admin_products;
@@ -133,5 +135,6 @@ pub fn routes() -> Router<AppState> {
         .merge(admin_pos::routes())
         .merge(admin_staff_pin::routes())
         .merge(admin_backups::routes())
+        .merge(admin_plugins::routes())
         .fallback(storefront::not_found)
 }
