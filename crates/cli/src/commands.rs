@@ -302,6 +302,7 @@ async fn demo(a: DemoArgs, log_format: Option<&str>) -> CliResult<()> {
             a.data_dir.join(DEMO_KIT).display()
         );
     }
+    println!("  Plugins: none on; Admin > Plugins installs an example once you approve it with your password");
     println!("listening on https://{}", running.https);
     let _ = std::io::stdout().flush();
     setup::wait_for_shutdown().await;

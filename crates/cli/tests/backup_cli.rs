@@ -391,23 +391,11 @@ async fn a_backup_from_an_older_schema_is_migrated_forward() {
     let db = open_db(s.dir.path()).await;
     add_customers(&db, 1).await;
     let known = db.applied_migrations().await.unwrap();
-    // A shop from before the tills existed: the newest migration (0007, tills) undone.
-    for t in [
-        "pos_offline_grants",
-        "pos_refund_lines",
-        "pos_stock_alerts",
-        "pos_refunds",
-        "pos_sales",
-        "pos_cash_movements",
-        "pos_shifts",
-        "pos_pins",
-        "pos_devices",
-    ] {
-        sqlx::query(&format!("DROP TABLE {t}"))
-            .execute(&db.pool)
-            .await
-            .unwrap();
-    }
+    // A shop from before plugins existed: the newest migration (0008, plugins) undone.
+    sqlx::query("DROP TABLE plugins")
+        .execute(&db.pool)
+        .await
+        .unwrap();
     sqlx::query(
         "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)",
     )
@@ -456,8 +444,8 @@ async fn a_backup_from_an_older_schema_is_migrated_forward() {
         "migrated forward"
     );
     assert!(
-        db.pos_devices().await.unwrap().is_empty(),
-        "the tills tables exist again"
+        db.plugins().await.unwrap().is_empty(),
+        "the plugins table exists again"
     );
     assert_eq!(customer_names(s.dir.path()).await.len(), 1);
 }

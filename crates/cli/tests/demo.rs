@@ -117,6 +117,22 @@ async fn demo_shop_starts_serves_and_is_reused() {
         "a strong generated password"
     );
 
+    // No plugin is installed or on: the owner adds them from Admin > Plugins.
+    assert!(text.contains("Plugins: none on"), "{text}");
+    let plugins_dir = dir.join("data/plugins");
+    assert!(plugins_dir.is_dir(), "the plugins folder is made");
+    let wasm = std::fs::read_dir(&plugins_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "wasm")
+        })
+        .count();
+    assert_eq!(wasm, 0, "no plugin module in a new demo");
+
     let home = get(&dir, first.port, "/").await;
     assert!(home.starts_with("HTTP/1.1 200"), "{home}");
     assert!(
