@@ -147,8 +147,10 @@ async fn a_plugin_that_keeps_failing_is_skipped_then_switched_off_and_pricing_go
         }
         // Switched off in the background: wait for the last step (the audit entry).
         let off = wait_until(|| async {
+            // The last steps, in order: audit, tell the owners, reload without it.
             audited(&t.db, "plugin.disabled_after_failures").await
                 && !told.lock().unwrap().is_empty()
+                && svc.running() == 0
         })
         .await;
         assert!(off, "switched off after 5 failures in a row ({})", t.name);

@@ -111,6 +111,8 @@ struct CartPage {
     goods: String,
     discount: String,
     discount_code: String,
+    /// What the discount is: the code and any plugin's labels ("SAVE10; Bulk discount").
+    discount_label: String,
     tax_note: String,
     total: String,
     error: String,
@@ -179,6 +181,12 @@ async fn view(
         } else {
             String::new()
         },
+        discount_label: cart
+            .and_then(|c| c.discount_code.clone())
+            .into_iter()
+            .chain(q.adjustments.iter().map(|a| a.label.clone()))
+            .collect::<Vec<_>>()
+            .join("; "),
         discount_code: cart
             .and_then(|c| c.discount_code.clone())
             .unwrap_or_default(),
